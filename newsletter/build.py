@@ -1,0 +1,137 @@
+"""build_issue(): the weekly pipeline, top to bottom, one line per stage."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from newsletter.config import Config
+from newsletter.content import latest_article_date, load_articles
+from newsletter.errors import ContentError, ContentErrors, EmptySelection, StrictFailure
+from newsletter.manifest import apply_manifest, sync_manifest
+from newsletter.models import Issue, Links, RenderedEmail
+from newsletter.pairing import pair_stories
+from newsletter.weeks import Period, Selection, resolve, week_of
+from newsletter.writer import write_files
+
+HTML_NAME, TEXT_NAME, JSON_NAME, MANIFEST_NAME = "email.html", "email.txt", "issue.json", "issue.toml"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build made: the issue, the email (links still placeholders) and where it went."""
+
+    issue: Issue
+    email: RenderedEmail
+    folder: Path
+    period: Period
+    sizes: dict[str, int]
+    skipped: tuple[ContentError, ...] = ()
+    manifest_created: bool = False
+    stories_added: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.issue.warnings
+
+
+def build_issue(config: Config, selection: Selection, *, skip_invalid: bool = False,
+                now: datetime | None = None) -> BuildResult:
+    """Articles on disk -> issues/<key>/email.html, email.txt, issue.json (and issue.toml once)."""
+    from newsletter.inline import inline_css  # the rendering stack loads only when building
+    from newsletter.render import render_email
+    from newsletter.text import plain_text
+
+    period = resolve(selection, config.tz, now)
+    articles, problems = load_articles(config.content_dir, period, config.headings)
+    if problems and not skip_invalid:
+        raise ContentErrors(problems)
+    if not articles:
+        raise _empty(config, period)
+    stories, warnings = pair_stories(articles, config)
+    folder = config.out_dir / period.key
+    manifest = sync_manifest(folder / MANIFEST_NAME, period, stories, config)
+    issue = apply_manifest(manifest, period, stories, [*warnings, *manifest.warnings])
+    if config.strict and issue.warnings:
+        raise StrictFailure(_strict_message(issue.warnings))
+    placeholders = _placeholders()
+    html = inline_css(render_email(issue, config, placeholders))
+    text = plain_text(issue, config, placeholders)
+    email = RenderedEmail(issue.subject, issue.preheader, html, text, config.publication.language, placeholders)
+    standalone = email.with_links(standalone_links(config, period))
+    files = {HTML_NAME: standalone.html.encode(), TEXT_NAME: standalone.text.encode()}
+    files[JSON_NAME] = _issue_json(issue, files, problems if skip_invalid else []).encode()
+    if manifest.changed:
+        files[MANIFEST_NAME] = manifest.text.encode()
+    write_files(folder, files)
+    return BuildResult(issue, email, folder, period, {name: len(data) for name, data in files.items()},
+                       tuple(problems), manifest.created, manifest.added)
+
+
+def standalone_links(config: Config, period: Period) -> Links:
+    """The footer's links in a build that no mailing service will touch."""
+    links = config.links
+    return Links(*(url.replace("{key}", period.key) for url in (links.unsubscribe, links.preferences, links.view_online)))
+
+
+def _placeholders() -> Links:
+    nonce = secrets.token_hex(6)
+    return Links(*(f"https://placeholder.invalid/{nonce}/{name}" for name in ("unsubscribe", "preferences", "view-online")))
+
+
+def _empty(config: Config, period: Period) -> EmptySelection:
+    latest = latest_article_date(config.content_dir)
+    where = f"in {config.content_dir}"
+    if latest is None:
+        return EmptySelection(f"No articles {where}. Add .txt or .md article files there, or point --content at your articles.")
+    hint = week_of(latest).key
+    return EmptySelection(
+        f"No articles dated {period.start} to {period.end} {where}. "
+        f"The most recent articles are in week {hint}: try `newsletter build --week {hint}`."
+    )
+
+
+def _strict_message(warnings: tuple[str, ...]) -> str:
+    lines = [f"--strict: the build has {len(warnings)} warning{'s' if len(warnings) != 1 else ''}:"]
+    return "\n".join([*lines, *(f"  {w}" for w in warnings), "Fix them, or build without --strict."])
+
+
+def _issue_json(issue: Issue, files: dict[str, bytes], skipped: list[ContentError]) -> str:
+    data: dict[str, Any] = {
+        "key": issue.key,
+        "start": issue.start.isoformat(),
+        "end": issue.end.isoformat(),
+        "number": issue.number,
+        "subject": issue.subject,
+        "preheader": issue.preheader,
+        "stories": [
+            {"id": s.id, "headline": s.headline, "url": s.url, "date": s.date.isoformat(),
+             "section": s.section, "lang": s.lang, "source": str(s.source),
+             "has_analysis": s.has_analysis, "has_impact": s.has_impact}
+            for s in issue.stories
+        ],
+        "warnings": list(issue.warnings),
+        "skipped": [error.describe() for error in skipped],
+        "sizes": {name: len(data) for name, data in files.items()},
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def report(result: BuildResult, echo: Callable[[str], Any]) -> None:
+    """Tell the editor what the build did, warnings first so they are not missed."""
+    for error in result.skipped:
+        echo(f"Skipped {error.describe()}")
+    for warning in result.warnings:
+        echo(f"Warning: {warning}")
+    issue = result.issue
+    echo(f"Built {result.folder} ({len(issue.stories)} stories, {issue.start} to {issue.end})")
+    if result.manifest_created:
+        echo(f"  wrote {result.folder / MANIFEST_NAME}: edit it to reorder stories or change the subject")
+    for story_id in result.stories_added:
+        echo(f"  added new story {story_id} at the end of {MANIFEST_NAME}")
+    echo(f"  {HTML_NAME} {result.sizes[HTML_NAME] / 1000:.1f} kB, {TEXT_NAME} {result.sizes[TEXT_NAME] / 1000:.1f} kB")

@@ -1,0 +1,390 @@
+"""Reading article files: one reader per format, every unusable file reported with where and why.
+
+A file whose name dates it (``2026-11-24-slug.txt``) outside the chosen days is never opened,
+so a build costs what the week holds, not what the archive holds.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markupsafe import Markup, escape
+
+from newsletter.config import Headings
+from newsletter.errors import ContentError
+from newsletter.models import Article, Paragraph
+from newsletter.weeks import Period
+
+ARTICLE_SUFFIXES = (".txt", ".md", ".markdown")
+COMPANION_PARTS = ("analysis", "impact")
+DATE_PREFIX = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[-_ .]|$)")
+FRONT_MATTER_KEYS = {"title", "date", "url", "section", "summary", "author", "image", "image_alt", "lang", "tags"}
+SENTENCE_END = (".", "!", "?", "…", "。")
+PARAGRAPH_END = (*SENTENCE_END, ":", ";", '"', "”", "’", "'", ")", "]", "»")
+MAX_HEADING_WORDS = 10
+
+
+# --- finding files --------------------------------------------------------------------------
+
+def article_files(content_dir: Path) -> Iterator[Path]:
+    """Every article file under ``content_dir`` (any depth), sorted, companions and hidden files left out."""
+    if not content_dir.is_dir():
+        return
+    for path in sorted(content_dir.rglob("*")):
+        rel = path.relative_to(content_dir)
+        if any(part.startswith((".", "_")) for part in rel.parts):
+            continue
+        if path.suffix.lower() in ARTICLE_SUFFIXES and path.is_file() and companion_part(path) is None:
+            yield path
+
+
+def companion_part(path: Path) -> str | None:
+    """'analysis' for ``x.analysis.md``, 'impact' for ``x.impact.txt``, else None."""
+    inner = Path(path.stem).suffix.lower().lstrip(".")
+    return inner if inner in COMPANION_PARTS else None
+
+
+def name_date(path: Path) -> date | None:
+    """The date in a ``YYYY-MM-DD-`` file-name prefix, if it has a valid one."""
+    match = DATE_PREFIX.match(path.name)
+    if not match:
+        return None
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+
+
+def latest_article_date(content_dir: Path) -> date | None:
+    """The newest date among the articles, from names where possible (used to suggest a week)."""
+    latest: date | None = None
+    for path in article_files(content_dir):
+        day = name_date(path)
+        if day is None:
+            try:
+                day = read_article(path, Headings()).date
+            except ContentError:
+                continue
+        latest = day if latest is None or day > latest else latest
+    return latest
+
+
+def load_articles(content_dir: Path, period: Period, headings: Headings) -> tuple[list[Article], list[ContentError]]:
+    """The period's articles, and every file that could not be used (all of them, not the first)."""
+    articles: list[Article] = []
+    problems: list[ContentError] = []
+    for path in article_files(content_dir):
+        day = name_date(path)
+        if day is not None and day not in period:
+            continue
+        try:
+            article = read_article(path, headings)
+        except ContentError as error:
+            problems.append(error)
+            continue
+        if article.date in period:
+            articles.append(article)
+    return articles, problems
+
+
+# --- reading one file ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Source:
+    """A decoded file: NFC text with LF line endings, and the line the body starts on."""
+
+    path: Path
+    meta: dict[str, Any]
+    body: list[str]
+    body_line: int  # 1-based line number of body[0] in the file
+
+
+def read_text(path: Path) -> str:
+    """UTF-8 (BOM or not, any line endings) normalised to NFC; unusable bytes are a ContentError."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ContentError(path, f"cannot be read ({error.strerror})", "Check the file's permissions.") from None
+    if not data.strip():
+        raise ContentError(path, "is empty", "Write the article, or delete the file.")
+    if b"\x00" in data[:8192]:
+        raise ContentError(path, "is a binary file, not text", "Article files must be UTF-8 text (.txt or .md).")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ContentError(path, "is not UTF-8 text", "Save it with UTF-8 encoding in your editor.", line) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", text)
+
+
+def split_front_matter(path: Path, text: str) -> Source:
+    """Separate YAML front matter (between ``---`` lines at the top) from the body."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return Source(path, {}, lines, 1)
+    for end in range(1, len(lines)):
+        if lines[end].strip() in ("---", "..."):
+            break
+    else:
+        raise ContentError(path, "front matter opened with '---' is never closed", "Add a '---' line after it.", 1)
+    try:
+        meta = yaml.safe_load("\n".join(lines[1:end])) or {}
+    except ValueError as error:  # PyYAML builds dates itself: "date: 2026-13-45" fails here
+        line = next((i for i in range(1, end) if lines[i].split(":", 1)[0].strip() == "date"), 0) + 1
+        raise ContentError(path, f"front matter has a value that is not a date ({error})",
+                           "Write dates as YYYY-MM-DD.", line) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise ContentError(path, f"broken front matter: {problem}",
+                           "Fix the YAML between the '---' lines (quote values that contain ':').", line) from None
+    if not isinstance(meta, dict):
+        raise ContentError(path, "front matter is not a list of 'key: value' lines", "Write it as 'title: ...' lines.", 2)
+    return Source(path, meta, lines[end + 1:], end + 2)
+
+
+def read_article(path: Path, headings: Headings) -> Article:
+    """One article file, in either format, with its companion files."""
+    source = split_front_matter(path, read_text(path))
+    markdown = path.suffix.lower() in (".md", ".markdown")
+    meta = source.meta
+    _check_meta(source)
+    paragraph = markdown_paragraph if markdown else text_paragraph
+    body, body_line = source.body, source.body_line
+    title = _meta_str(source, "title")
+    if title is None:  # the first non-blank line is the headline, alone
+        first = next((i for i, line in enumerate(body) if line.strip()), None)
+        if first is None:
+            raise ContentError(path, "has no headline", "The first non-blank line must be the headline.")
+        title = body[first].strip().lstrip("#").strip()
+        body, body_line = body[first + 1:], body_line + first + 1
+    blocks = list(_blocks(body, body_line, markdown, headings))
+    sections = split_sections(blocks, headings)
+    if not sections["story"] and not sections["analysis"] and not sections["impact"]:
+        raise ContentError(path, "has a headline but no story", "Write the story on the lines after the headline.")
+    day = _article_date(source)
+    companions = {part: _companion(path, part, headings) for part in COMPANION_PARTS}
+    analysis = tuple(paragraph(t) for t in sections["analysis"]) or companions["analysis"]
+    impact = tuple(paragraph(t) for t in sections["impact"]) or companions["impact"]
+    tags = meta.get("tags") or ()
+    return Article(
+        path=path,
+        headline=_clean(title),
+        date=day,
+        body=tuple(paragraph(t) for t in sections["story"]),
+        analysis=analysis,
+        impact=impact,
+        url=_meta_str(source, "url"),
+        section=_meta_str(source, "section"),
+        summary=_meta_str(source, "summary"),
+        author=_meta_str(source, "author"),
+        image=_meta_str(source, "image"),
+        image_alt=_meta_str(source, "image_alt"),
+        lang=_meta_str(source, "lang"),
+        tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (str(tags),),
+    )
+
+
+def _check_meta(source: Source) -> None:
+    unknown = sorted(set(source.meta) - FRONT_MATTER_KEYS)
+    if unknown:
+        raise ContentError(source.path, f"unknown front matter key '{unknown[0]}'",
+                           f"Known keys: {', '.join(sorted(FRONT_MATTER_KEYS))}.", _meta_line(source, unknown[0]))
+
+
+def _meta_line(source: Source, key: str) -> int:
+    try:
+        lines = source.path.read_text("utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 1
+    for number, line in enumerate(lines[: source.body_line], 1):
+        if line.split(":", 1)[0].strip() == key:
+            return number
+    return 1
+
+
+def _meta_str(source: Source, key: str) -> str | None:
+    value = source.meta.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, (dict, list)):
+        raise ContentError(source.path, f"front matter '{key}' must be text", f"Write '{key}: some text'.",
+                           _meta_line(source, key))
+    return _clean(str(value))
+
+
+def _article_date(source: Source) -> date:
+    value = source.meta.get("date")
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and value.strip():
+        try:
+            return date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            raise ContentError(source.path, f"front matter date '{value}' is not a date", "Write it as YYYY-MM-DD.",
+                               _meta_line(source, "date")) from None
+    if value is not None:
+        raise ContentError(source.path, f"front matter date {value!r} is not a date", "Write it as YYYY-MM-DD.",
+                           _meta_line(source, "date"))
+    day = name_date(source.path)
+    if day is None:
+        raise ContentError(source.path, "has no date",
+                           "Start the file name with YYYY-MM-DD- or add 'date: YYYY-MM-DD' front matter.")
+    return day
+
+
+def _companion(path: Path, part: str, headings: Headings) -> tuple[Paragraph, ...]:
+    """Paragraphs from ``<stem>.analysis.md`` / ``<stem>.impact.txt`` next to the article, if any."""
+    for suffix in (".md", ".txt", ".markdown"):
+        candidate = path.with_name(f"{path.stem}.{part}{suffix}")
+        if candidate.is_file():
+            source = split_front_matter(candidate, read_text(candidate))
+            markdown = suffix != ".txt"
+            blocks = list(_blocks(source.body, source.body_line, markdown, headings))
+            if blocks and heading_kind(blocks[0][1], headings) == part:
+                blocks.pop(0)
+            paragraph = markdown_paragraph if markdown else text_paragraph
+            if not blocks:
+                raise ContentError(candidate, f"{part} file is empty", f"Write the {part}, or delete the file.")
+            return tuple(paragraph(text) for _, text in blocks)
+    return ()
+
+
+# --- paragraphs and headings -----------------------------------------------------------------
+
+def _blocks(lines: list[str], first_line: int, markdown: bool, headings: Headings) -> Iterator[tuple[int, str]]:
+    """(line number, text) per paragraph or heading.
+
+    Paragraphs are one per line, or separated by blank lines. Only in a file that separates
+    paragraphs with blank lines does a line that ends mid-sentence continue onto the next
+    (hard-wrapped text). Heading-like lines always stand alone, so they can be matched.
+    """
+    text_lines = [line.strip() for line in lines]
+    stripped = "\n".join(text_lines).strip("\n")
+    wrapped = "\n\n" in stripped
+    current: list[str] = []
+    start = first_line
+    for offset, line in enumerate(text_lines):
+        number = first_line + offset
+        if markdown and _is_setext_rule(line):
+            continue
+        standalone = line.startswith("#") or heading_kind(line, headings) is not None
+        joins = wrapped and current and not current[-1].endswith(PARAGRAPH_END) and not standalone
+        if current and (not line or not joins):
+            yield start, " ".join(current)
+            current = []
+        if not line:
+            continue
+        if not current:
+            start = number
+        current.append(line)
+        if standalone:
+            yield start, line
+            current = []
+    if current:
+        yield start, " ".join(current)
+
+
+def _is_setext_rule(line: str) -> bool:
+    return bool(line) and set(line) <= {"-"} and len(line) >= 3 or bool(line) and set(line) <= {"="} and len(line) >= 3
+
+
+def normalise_heading(line: str) -> str:
+    """Strip Markdown ``#`` marks, emphasis, surrounding spaces and a trailing colon."""
+    text = line.strip().lstrip("#").strip().strip("*_").strip()
+    text = text.rstrip("#").strip()
+    return text[:-1].rstrip() if text.endswith(":") else text
+
+
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """'Impact on *' -> a regex where ``*`` is any words and spaces match any run of spaces."""
+    words = [".+" if word == "*" else re.escape(word).replace(r"\*", ".*") for word in pattern.split()]
+    return re.compile("^" + r"\s+".join(words) + "$", re.IGNORECASE)
+
+
+def heading_kind(line: str, headings: Headings) -> str | None:
+    """'analysis' or 'impact' when the line is such a heading, else None.
+
+    A heading is a short line (at most ten words) that does not end in sentence punctuation,
+    so "Impact on trade was severe." stays body text.
+    """
+    text = normalise_heading(line)
+    words = text.split()
+    if not words or len(words) > MAX_HEADING_WORDS or text.endswith(SENTENCE_END):
+        return None
+    text = " ".join(words)
+    for kind, patterns in (("analysis", headings.analysis), ("impact", headings.impact)):
+        if any(_pattern(p).match(text) for p in patterns):
+            return kind
+    return None
+
+
+def split_sections(blocks: list[tuple[int, str]], headings: Headings) -> dict[str, list[str]]:
+    """Story paragraphs until the first heading, then the analysis and impact parts."""
+    sections: dict[str, list[str]] = {"story": [], "analysis": [], "impact": []}
+    current = "story"
+    for _, text in blocks:
+        kind = heading_kind(text, headings)
+        if kind is not None and not sections[kind]:
+            current = kind
+            continue
+        if text.startswith("#"):
+            text = normalise_heading(text)  # an unrelated Markdown subheading stays as a paragraph
+        sections[current].append(text)
+    return sections
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+def text_paragraph(text: str) -> Paragraph:
+    """A plain-text paragraph: literal, so its HTML is simply escaped."""
+    text = _clean(text)
+    return Paragraph(text, Markup(escape(text)))
+
+
+_markdown: Any = None
+
+
+def _md() -> Any:
+    global _markdown
+    if _markdown is None:
+        from markdown_it import MarkdownIt
+
+        _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    return _markdown
+
+
+def markdown_paragraph(text: str) -> Paragraph:
+    """An inline-Markdown paragraph: raw HTML is disabled, so the rendered HTML is safe."""
+    md = _md()
+    html = md.renderInline(text).strip()
+    tokens = md.parseInline(text)
+    plain = _plain(tokens[0].children or []) if tokens else text
+    return Paragraph(_clean(plain), Markup(html))
+
+
+def _plain(tokens: list[Any]) -> str:
+    parts: list[str] = []
+    handlers: dict[str, Callable[[Any], str]] = {
+        "text": lambda t: t.content, "code_inline": lambda t: t.content,
+        "softbreak": lambda t: " ", "hardbreak": lambda t: " ",
+        "image": lambda t: t.attrGet("alt") or t.content or "",
+    }
+    for token in tokens:
+        handler = handlers.get(token.type)
+        if handler:
+            parts.append(handler(token))
+    return "".join(parts)

@@ -1,0 +1,100 @@
+"""Expected failures: each one ends the command with a clear message, never a traceback.
+
+The tree (exit code 1 unless noted; wrong usage is ``click.UsageError``, exit 2)::
+
+    NewsletterError(click.ClickException)
+    ├── ConfigError          newsletter.toml (or an option) is wrong
+    ├── ContentError         one article file cannot be used (path, line, hint)
+    │   └── ContentErrors    several files at once: every unusable file in one run
+    ├── ManifestError        issues/<week>/issue.toml cannot be used
+    ├── EmptySelection       no articles in the chosen range
+    ├── StrictFailure        --strict and the build had warnings
+    ├── ThemeError           a template in the theme is broken
+    └── ServiceError         a mailing service refused or could not be reached
+        ├── SettingMissing   a service setting is set nowhere
+        └── UnsupportedFeature  the service cannot do what was asked
+
+A bug is not a NewsletterError: it is not caught, so it shows its traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+
+class NewsletterError(click.ClickException):
+    """Base class: Click prints ``Error: <message>`` and exits with 1."""
+
+    exit_code = 1
+
+
+class ConfigError(NewsletterError):
+    """The configuration file or a setting in it is wrong."""
+
+
+class ContentError(NewsletterError):
+    """An article file that cannot be used, with where and what to do."""
+
+    def __init__(self, path: Path | str, problem: str, hint: str = "", line: int | None = None):
+        self.path = Path(path)
+        self.problem = problem
+        self.hint = hint
+        self.line = line
+        super().__init__(self.describe())
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else str(self.path)
+
+    def describe(self) -> str:
+        text = f"{self.where}: {self.problem}"
+        return f"{text}. {self.hint}" if self.hint else text
+
+
+class ContentErrors(ContentError):
+    """Every unusable file of a run, reported together."""
+
+    def __init__(self, errors: Sequence[ContentError]):
+        self.errors = list(errors)
+        first = self.errors[0]
+        super().__init__(first.path, first.problem, first.hint, first.line)
+        count = len(self.errors)
+        lines = [f"{count} article file{'s' if count != 1 else ''} cannot be used:"]
+        lines += [f"  {error.describe()}" for error in self.errors]
+        lines.append("Fix them, or pass --skip-invalid to build from the rest.")
+        self.message = "\n".join(lines)
+
+
+class ManifestError(NewsletterError):
+    """The issue manifest (issue.toml) cannot be read or is inconsistent."""
+
+
+class EmptySelection(NewsletterError):
+    """No article falls in the chosen week or date range."""
+
+
+class StrictFailure(NewsletterError):
+    """--strict turns the build's warnings into a failure."""
+
+
+class ThemeError(NewsletterError):
+    """A theme template does not compile or render."""
+
+
+class ServiceError(NewsletterError):
+    """A mailing service refused the request or could not be reached."""
+
+    def __init__(self, service: str, message: str):
+        self.service = service
+        super().__init__(f"{service}: {message}")
+
+
+class SettingMissing(ServiceError):
+    """A required service setting is set in none of the places it can come from."""
+
+
+class UnsupportedFeature(ServiceError):
+    """The service has no way to do what was asked (anymail's ``unsupported_feature``)."""

@@ -1,0 +1,134 @@
+"""The data that flows through a build: plain frozen dataclasses, no behaviour beyond views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from markupsafe import Markup
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph, kept twice: as plain text (the text part) and as safe inline HTML.
+
+    ``html`` is always built by escaping (plain-text articles) or by a Markdown renderer with
+    raw HTML disabled, so article text can never inject markup.
+    """
+
+    text: str
+    html: Markup
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article file as read from disk, before pairing."""
+
+    path: Path
+    headline: str
+    date: date
+    body: tuple[Paragraph, ...]
+    analysis: tuple[Paragraph, ...] = ()
+    impact: tuple[Paragraph, ...] = ()
+    url: str | None = None
+    section: str | None = None
+    summary: str | None = None
+    author: str | None = None
+    image: str | None = None
+    image_alt: str | None = None
+    lang: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Story:
+    """An article paired with its analysis and reader-impact parts, ready to render."""
+
+    id: str
+    source: Path
+    headline: str
+    url: str
+    date: date
+    lede: Paragraph
+    body: tuple[Paragraph, ...]
+    analysis: tuple[Paragraph, ...]
+    impact: tuple[Paragraph, ...]
+    section: str | None = None
+    author: str | None = None
+    image: str | None = None
+    image_alt: str | None = None
+    lang: str | None = None
+    tags: tuple[str, ...] = ()
+
+    @property
+    def has_analysis(self) -> bool:
+        return bool(self.analysis)
+
+    @property
+    def has_impact(self) -> bool:
+        return bool(self.impact)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One edition: the manifest's choices applied to the week's stories."""
+
+    key: str  # folder name under issues/: "2026-W48", or "2026-11-01_2026-11-09"
+    start: date
+    end: date  # inclusive
+    subject: str
+    preheader: str
+    intro: str
+    stories: tuple[Story, ...]
+    number: int | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where the footer's links point: real URLs, or placeholders a service swaps for merge tags."""
+
+    unsubscribe: str
+    preferences: str
+    view_online: str
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """The finished email, both parts, with its links still as placeholder tokens.
+
+    ``with_links`` swaps the tokens for real URLs (a standalone build) or for a mailing
+    service's merge tags (an export). Tokens carry a per-build nonce, so article text can
+    never forge one.
+    """
+
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    lang: str
+    placeholders: Links
+
+    def with_links(self, links: Links, *, html_escape: bool = True) -> RenderedEmail:
+        from html import escape
+
+        html, text = self.html, self.text
+        for name in ("unsubscribe", "preferences", "view_online"):
+            token = getattr(self.placeholders, name)
+            value = getattr(links, name)
+            html = html.replace(token, escape(value, quote=True) if html_escape else value)
+            text = text.replace(token, value)
+        return RenderedEmail(self.subject, self.preheader, html, text, self.lang, links)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What a mailing service did with an issue."""
+
+    service: str
+    action: str  # "created", "updated", "written", "sent", "dry-run"
+    remote_id: str | None = None
+    url: str | None = None
+    detail: str = ""
+    test_recipients: tuple[str, ...] = field(default_factory=tuple)

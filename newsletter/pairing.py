@@ -1,0 +1,103 @@
+"""Articles -> stories: each headline paired with its analysis and reader-impact parts (pure)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from newsletter.config import Config
+from newsletter.content import DATE_PREFIX, markdown_paragraph, text_paragraph
+from newsletter.models import Article, Story
+
+# Letters that occur in Vietnamese and in no other language a newsroom like ours mixes in.
+_VIETNAMESE = re.compile(r"[ăâđêôơưĂÂĐÊÔƠƯạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]")
+
+
+def pair_stories(articles: list[Article], config: Config) -> tuple[list[Story], list[str]]:
+    """Stories newest first, and a warning for every missing part, naming the file."""
+    stories: list[Story] = []
+    warnings: list[str] = []
+    for article in sorted(articles, key=lambda a: (a.date, str(a.path)), reverse=True):
+        story = to_story(article, config)
+        stories.append(story)
+        warnings += story_warnings(article, story, config)
+    return stories, warnings
+
+
+def story_id(article: Article, config: Config) -> str:
+    """The file's path under the content folder without its suffix: stable across rebuilds."""
+    path = article.path
+    try:
+        path = path.resolve().relative_to(config.content_dir.resolve())
+    except ValueError:
+        path = Path(path.name)
+    return path.with_suffix("").as_posix()
+
+
+def to_story(article: Article, config: Config) -> Story:
+    body = article.body
+    if article.summary:
+        markdown = article.path.suffix.lower() in (".md", ".markdown")
+        lede = (markdown_paragraph if markdown else text_paragraph)(article.summary)
+    elif body:
+        lede, body = body[0], body[1:]
+    else:
+        lede = (article.analysis or article.impact)[0]
+    return Story(
+        id=story_id(article, config),
+        source=article.path,
+        headline=article.headline,
+        url=article.url or article_url(article, config),
+        date=article.date,
+        lede=lede,
+        body=body,
+        analysis=article.analysis,
+        impact=article.impact,
+        section=article.section,
+        author=article.author,
+        image=article.image if article.image and article.image.startswith("https://") else None,
+        image_alt=article.image_alt,
+        lang=article.lang or detect_language(article, config.publication.language),
+        tags=article.tags,
+    )
+
+
+def article_url(article: Article, config: Config) -> str:
+    """The story's link when the file names none: [build] article_url, else the site's home."""
+    pattern = config.build.article_url
+    if not pattern:
+        return config.publication.url
+    stem = article.path.stem
+    slug = DATE_PREFIX.sub("", stem) or stem
+    values = {"slug": slug, "stem": stem, "year": f"{article.date.year:04d}", "month": f"{article.date.month:02d}",
+              "day": f"{article.date.day:02d}", "section": (article.section or "").lower().replace(" ", "-")}
+    return pattern.format_map(values)
+
+
+def detect_language(article: Article, default: str) -> str:
+    """'vi' when the headline and lede are plainly Vietnamese, so screen readers switch voice."""
+    sample = " ".join([article.headline, *(p.text for p in article.body[:2])])
+    letters = sum(ch.isalpha() for ch in sample) or 1
+    return "vi" if len(_VIETNAMESE.findall(sample)) / letters > 0.04 else default
+
+
+def story_warnings(article: Article, story: Story, config: Config) -> list[str]:
+    where = str(article.path)
+    warnings = []
+    labels = config.headings
+    if not story.has_analysis:
+        warnings.append(f"{where}: no analysis (no '{labels.analysis_label}' heading and no "
+                        f"{article.path.stem}.analysis.md beside it)")
+    if not story.has_impact:
+        warnings.append(f"{where}: no reader-impact section (no '{labels.impact_label}' heading and no "
+                        f"{article.path.stem}.impact.md beside it)")
+    if not article.url and not config.build.article_url:
+        warnings.append(f"{where}: no url, so the story links to {config.publication.url}; "
+                        "add 'url:' front matter or set [build] article_url")
+    elif not story.url.startswith("https://"):
+        warnings.append(f"{where}: url '{story.url}' is not https://; email links must be absolute https URLs")
+    if article.image and not article.image.startswith("https://"):
+        warnings.append(f"{where}: image '{article.image}' is not an absolute https:// URL, so it is left out")
+    elif article.image and not article.image_alt:
+        warnings.append(f"{where}: image has no image_alt; describe the picture for readers who cannot see it")
+    return warnings

@@ -1,0 +1,66 @@
+"""Shared fixtures: a throwaway copy of the sample workspace, and real headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+CHROMIUM = Path(os.environ.get("NEWSLETTER_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = ROOT / "tests" / "artifacts"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+SAMPLE_WEEK = "2026-W48"
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip on a developer's laptop that lacks a tool; in CI a missing tool is a failure."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI must run this test: .ci/run installs it)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the repository's sample workspace (settings, content, templates), as cwd."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    shutil.copy(ROOT / "newsletter.toml", ws / "newsletter.toml")
+    shutil.copytree(ROOT / "content", ws / "content")
+    (ws / "issues").mkdir()
+    monkeypatch.chdir(ws)
+    return ws
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Debian Chromium for the session, driven by Playwright."""
+    need(CHROMIUM.exists(), f"Chromium not found at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover
+        need(False, "playwright is not installed")
+        raise
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where tests keep screenshots for people to look at (tests/artifacts/, git-ignored)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,75 @@
+"""Articles -> stories: lede, url, language and the warnings for missing parts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+from newsletter.config import Build, Config, Headings
+from newsletter.content import text_paragraph
+from newsletter.models import Article
+from newsletter.pairing import pair_stories
+
+
+def article(name: str = "2026-11-24-pact.txt", **changes: object) -> Article:
+    base = Article(
+        path=Path("/ws/content/2026/11") / name,
+        headline="Pact signed",
+        date=date(2026, 11, 24),
+        body=(text_paragraph("YANGON – First."), text_paragraph("Second.")),
+        analysis=(text_paragraph("Analysis."),),
+        impact=(text_paragraph("Impact."),),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+CONFIG = Config(root=Path("/ws"), headings=Headings(analysis_label="Our Analysis", impact_label="Impact on Readers"),
+                build=Build(article_url="https://news.example/{year}/{month}/{slug}/"))
+
+
+def test_story_fields() -> None:
+    (story,), warnings = pair_stories([article()], CONFIG)
+    assert story.id == "2026/11/2026-11-24-pact"
+    assert story.lede.text == "YANGON – First."
+    assert [p.text for p in story.body] == ["Second."]
+    assert story.url == "https://news.example/2026/11/pact/"
+    assert story.has_analysis and story.has_impact and story.lang == "en"
+    assert warnings == []
+
+
+def test_summary_is_the_lede() -> None:
+    (story,), _ = pair_stories([article(summary="In short.")], CONFIG)
+    assert story.lede.text == "In short." and len(story.body) == 2
+
+
+def test_missing_parts_warn_with_file_and_part() -> None:
+    _, warnings = pair_stories([article(analysis=(), impact=())], CONFIG)
+    assert len(warnings) == 2
+    assert all("/ws/content/2026/11/2026-11-24-pact.txt" in w for w in warnings)
+    assert "no analysis" in warnings[0] and "Our Analysis" in warnings[0]
+    assert "no reader-impact" in warnings[1] and "2026-11-24-pact.impact.md" in warnings[1]
+
+
+def test_newest_first() -> None:
+    stories, _ = pair_stories([article("2026-11-23-a.txt", date=date(2026, 11, 23)), article()], CONFIG)
+    assert [s.id for s in stories] == ["2026/11/2026-11-24-pact", "2026/11/2026-11-23-a"]
+
+
+def test_vietnamese_detected() -> None:
+    vi = article(headline="Hội chợ Tết dời về công viên", body=(text_paragraph("Ban tổ chức thông báo hôm thứ Bảy."),))
+    (story,), _ = pair_stories([vi], CONFIG)
+    assert story.lang == "vi"
+
+
+def test_image_rules() -> None:
+    _, warnings = pair_stories([article(image="https://x.example/a.jpg")], CONFIG)
+    assert any("image_alt" in w for w in warnings)
+    (story,), warnings = pair_stories([article(image="http://x.example/a.jpg", image_alt="A")], CONFIG)
+    assert story.image is None and any("not an absolute https" in w for w in warnings)
+
+
+def test_no_url_anywhere_links_home_and_warns() -> None:
+    config = replace(CONFIG, build=Build())
+    (story,), warnings = pair_stories([article()], config)
+    assert story.url == config.publication.url and any("no url" in w for w in warnings)
