@@ -1,0 +1,109 @@
+"""Speed and memory of a build, and how its cost grows with the week rather than the archive.
+
+Run: `make bench` (or `python benchmarks/build_bench.py [--archive N] [--stories N]`).
+It writes a throwaway workspace under a temporary folder, builds a 12-story week of
+full-length articles with archives of growing size, and prints one line per case with the
+time of a build, peak memory and the email's size against the targets in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from newsletter.build import build_issue  # noqa: E402
+from newsletter.config import load_config  # noqa: E402
+from newsletter.weeks import Selection  # noqa: E402
+
+TARGETS = {"build_s": 2.0, "archive_overhead_s": 0.5, "peak_rss_mb": 250, "html_kb": 90}
+
+SENTENCES = [
+    "Officials said the decision followed months of talks with community leaders and business owners.",
+    "Chính quyền địa phương cho biết quyết định được đưa ra sau nhiều tháng thảo luận với cộng đồng.",
+    "Critics argued that the plan did little to address the underlying causes of the problem.",
+    "The figures, released on Thursday, showed the sharpest rise in more than a decade.",
+    "Residents interviewed along the avenue described a mix of hope and weary skepticism.",
+]
+
+
+def paragraph(seed: int, sentences: int = 4) -> str:
+    return " ".join(SENTENCES[(seed + i) % len(SENTENCES)] for i in range(sentences))
+
+
+def article(day: date, index: int) -> str:
+    story = "\n".join(paragraph(index + i) for i in range(6))
+    analysis = "\n".join(paragraph(index + i, 5) for i in range(3))
+    impact = "\n".join(paragraph(index + i, 4) for i in range(2))
+    return (f"Headline number {index} about the week's news in Little Saigon and beyond\n"
+            f"WESTMINSTER – {story}\nSaigon Sentinel Analysis\n{analysis}\nImpact on Vietnamese Americans\n{impact}\n")
+
+
+def make_workspace(root: Path, stories: int, archive: int) -> None:
+    content = root / "content"
+    content.mkdir(parents=True)
+    (root / "newsletter.toml").write_text((ROOT / "newsletter.toml").read_text())
+    week_start = date(2026, 11, 23)
+    for i in range(stories):
+        day = week_start + timedelta(days=i % 7)
+        (content / f"{day}-story-{i}.txt").write_text(article(day, i))
+    for i in range(archive):
+        day = week_start - timedelta(days=7 + i // 10)
+        folder = content / f"{day.year}" / f"{day.month:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{day}-archive-{i}.txt").write_text(article(day, i))
+
+
+def time_builds(root: Path, runs: int) -> tuple[float, int]:
+    config = load_config(root / "newsletter.toml")
+    times = []
+    size = 0
+    for _ in range(runs):
+        gc.collect()
+        start = time.perf_counter()
+        result = build_issue(config, Selection(week="2026-W48"))
+        times.append(time.perf_counter() - start)
+        size = result.sizes["email.html"]
+    return statistics.median(times), size
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stories", type=int, default=12)
+    parser.add_argument("--archive", type=int, nargs="*", default=[0, 1000, 10000])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    failed = False
+    baseline = None
+    for archive in args.archive:
+        root = Path(tempfile.mkdtemp(prefix="newsletter-bench-"))
+        try:
+            make_workspace(root, args.stories, archive)
+            median, size = time_builds(root, args.runs)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        baseline = median if baseline is None else baseline
+        overhead = median - baseline
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        ok = (median <= TARGETS["build_s"] and overhead <= TARGETS["archive_overhead_s"]
+              and size / 1000 <= TARGETS["html_kb"] and rss_mb <= TARGETS["peak_rss_mb"])
+        failed |= not ok
+        print(f"{'PASS' if ok else 'FAIL'} stories={args.stories} archive={archive:>6} files: "
+              f"build {median * 1000:.0f} ms (median of {args.runs}; +{overhead * 1000:.0f} ms over no archive), "
+              f"email.html {size / 1000:.1f} kB, peak RSS {rss_mb:.0f} MB")
+    print("targets: " + ", ".join(f"{k} <= {v}" for k, v in TARGETS.items()))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""`newsletter build` end to end through the CLI: exit codes, messages, files, atomicity."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from newsletter.cli import cli
+
+WEEK = ["--week", "2026-W48"]
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.exists() else {}
+
+
+def test_build_sample_week(workspace: Path) -> None:
+    result = run("build", *WEEK)
+    assert result.exit_code == 0, result.output
+    folder = workspace / "issues" / "2026-W48"
+    assert {"email.html", "email.txt", "issue.json", "issue.toml"} <= {p.name for p in folder.iterdir()}
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary files left
+    data = json.loads((folder / "issue.json").read_text())
+    assert len(data["stories"]) == 7 and data["warnings"] == []
+    assert all(s["has_analysis"] and s["has_impact"] for s in data["stories"])
+    assert {"id", "headline", "url", "date", "has_analysis", "has_impact"} <= set(data["stories"][0])
+    assert data["sizes"]["email.html"] == (folder / "email.html").stat().st_size
+    assert "Built" in result.output and "issue.toml" in result.output
+
+
+def test_rebuild_keeps_editor_changes_and_appends(workspace: Path) -> None:
+    assert run("build", *WEEK).exit_code == 0
+    manifest = workspace / "issues" / "2026-W48" / "issue.toml"
+    text = manifest.read_text()
+    manifest.write_text(text.replace(text.split("\n")[4], 'subject = "Edited by the editor"'))
+    new = workspace / "content" / "2026-11-26-new-story.txt"
+    new.write_text("A brand new story\nCITY – Text.\nAnalysis\nA.\nImpact\nI.\n")
+    result = run("build", *WEEK)
+    assert result.exit_code == 0, result.output
+    assert "added new story 2026-11-26-new-story" in result.output
+    text = manifest.read_text()
+    assert 'subject = "Edited by the editor"' in text and text.rstrip().endswith("include = true")
+    assert "2026-11-26-new-story" in text.split("[[stories]]")[-1]
+    html = (workspace / "issues" / "2026-W48" / "email.html").read_text()
+    assert "<title>Edited by the editor</title>" in html and "A brand new story" in html
+    new.unlink()
+    result = run("build", *WEEK)
+    assert result.exit_code == 0 and "2026-11-26-new-story has no article file" in result.output
+
+
+def test_bad_files_all_reported_nothing_written(workspace: Path) -> None:
+    assert run("build", *WEEK).exit_code == 0
+    folder = workspace / "issues" / "2026-W48"
+    before = snapshot(folder)
+    (workspace / "content" / "2026-11-25-empty.txt").write_bytes(b"")
+    (workspace / "content" / "2026-11-26-binary.md").write_bytes(b"\x00\x01\x02")
+    (workspace / "content" / "2026-11-27-front.md").write_text("---\ntitle: [oops\n---\nBody.\n")
+    result = run("build", *WEEK)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "3 article files cannot be used" in result.output
+    assert "2026-11-25-empty.txt: is empty" in result.output
+    assert "2026-11-26-binary.md: is a binary file" in result.output
+    assert "2026-11-27-front.md:2: broken front matter" in result.output
+    assert "--skip-invalid" in result.output
+    assert snapshot(folder) == before
+
+
+def test_skip_invalid_builds_the_rest(workspace: Path) -> None:
+    (workspace / "content" / "2026-11-25-empty.txt").write_bytes(b"")
+    result = run("build", *WEEK, "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    assert "Skipped" in result.output and "2026-11-25-empty.txt" in result.output
+    data = json.loads((workspace / "issues" / "2026-W48" / "issue.json").read_text())
+    assert len(data["stories"]) == 7 and "2026-11-25-empty.txt" in data["skipped"][0]
+
+
+def test_strict_makes_warnings_fatal(workspace: Path) -> None:
+    (workspace / "content" / "2026-11-25-half.txt").write_text("Half a story\nCITY – Only the story.\n")
+    result = run("build", *WEEK)
+    assert result.exit_code == 0 and "Warning:" in result.output and "2026-11-25-half.txt: no analysis" in result.output
+    result = run("build", *WEEK, "--strict")
+    assert result.exit_code == 1
+    assert "--strict" in result.output and "2026-11-25-half.txt: no reader-impact section" in result.output
+
+
+def test_empty_week_names_latest_week(workspace: Path) -> None:
+    result = run("build", "--week", "2026-W50")
+    assert result.exit_code == 1
+    assert "most recent articles are in week 2026-W48" in result.output
+
+
+def test_range_build(workspace: Path) -> None:
+    result = run("build", "--since", "2026-11-17", "--until", "2026-11-29")
+    assert result.exit_code == 0, result.output
+    data = json.loads((workspace / "issues" / "2026-11-17_2026-11-29" / "issue.json").read_text())
+    assert len(data["stories"]) == 11
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["build", "--week", "48"], "not an ISO week"),
+        (["build", "--week", "2026-W48", "--since", "2026-11-01", "--until", "2026-11-02"], "not both"),
+        (["build", "--since", "2026-11-01"], "go together"),
+        (["build", "--since", "yesterday", "--until", "2026-11-02"], "yesterday"),
+        (["build", "--nope"], "No such option"),
+        (["export", "--to", "carrier-pigeon", "--week", "2026-W48"], "carrier-pigeon"),
+    ],
+)
+def test_wrong_usage_exits_2(workspace: Path, args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[publication\nname = 'x'\n", "newsletter.toml: invalid TOML"),
+        ("[publication]\ntimezone = 'Mars/Olympus'\n", "newsletter.toml:2: unknown time zone"),
+        ("[publication]\nnmae = 'x'\n", "newsletter.toml:2: unknown setting 'nmae'"),
+        ("[theme]\nmax_words_analysis = 'many'\n", "must be a whole number"),
+        ("[links]\nunsubscribe = 'http://x.example/u'\n", "must be an absolute https:// URL"),
+        ("[colours]\n", "unknown section [colours]"),
+    ],
+)
+def test_bad_configuration(workspace: Path, toml: str, message: str) -> None:
+    (workspace / "newsletter.toml").write_text(toml)
+    result = run("build", *WEEK)
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+
+
+def test_missing_config_file_is_named(workspace: Path) -> None:
+    result = run("build", *WEEK, "--config", "nope.toml")
+    assert result.exit_code == 1 and "nope.toml: no such configuration file" in result.output
+
+
+def test_defaults_without_newsletter_toml(workspace: Path) -> None:
+    (workspace / "newsletter.toml").unlink()
+    result = run("build", *WEEK)
+    assert result.exit_code == 0, result.output
+    assert "Newsletter" in (workspace / "issues" / "2026-W48" / "email.html").read_text()
+
+
+def test_content_and_out_options(workspace: Path, tmp_path: Path) -> None:
+    out = tmp_path / "elsewhere"
+    result = run("build", *WEEK, "--content", str(workspace / "content"), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert (out / "2026-W48" / "email.html").exists()
+
+
+def test_broken_manifest_names_line(workspace: Path) -> None:
+    assert run("build", *WEEK).exit_code == 0
+    manifest = workspace / "issues" / "2026-W48" / "issue.toml"
+    manifest.write_text(manifest.read_text() + "\n[[stories]\n")
+    result = run("build", *WEEK)
+    assert result.exit_code == 1 and f"{manifest.relative_to(workspace)}:" in result.output.replace(str(workspace) + "/", "")
+
+
+def test_help_does_not_import_the_rendering_stack() -> None:
+    code = (
+        "import sys\nfrom click.testing import CliRunner\nfrom newsletter.cli import cli\n"
+        "r = CliRunner().invoke(cli, ['--help']); assert r.exit_code == 0\n"
+        "for c in ['build', 'preview', 'export']: assert CliRunner().invoke(cli, [c, '--help']).exit_code == 0\n"
+        "heavy = [m for m in ('mjml', 'premailer', 'jinja2', 'httpx', 'markdown_it', 'yaml', 'watchfiles') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
