@@ -40,6 +40,9 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copy(ROOT / "newsletter.toml", ws / "newsletter.toml")
     shutil.copytree(ROOT / "content", ws / "content")
     (ws / "issues").mkdir()
+    for manifest in (ROOT / "issues").glob("*/issue.toml"):  # the sample editions' edited manifests
+        (ws / "issues" / manifest.parent.name).mkdir()
+        shutil.copy(manifest, ws / "issues" / manifest.parent.name / "issue.toml")
     monkeypatch.chdir(ws)
     return ws
 
