@@ -49,7 +49,7 @@ def article(day: date, index: int) -> str:
             f"WESTMINSTER – {story}\nSaigon Sentinel Analysis\n{analysis}\nImpact on Vietnamese Americans\n{impact}\n")
 
 
-def make_workspace(root: Path, stories: int, archive: int) -> None:
+def make_workspace(root: Path, stories: int, archive: int, flat: bool) -> None:
     content = root / "content"
     content.mkdir(parents=True)
     (root / "newsletter.toml").write_text((ROOT / "newsletter.toml").read_text())
@@ -59,7 +59,7 @@ def make_workspace(root: Path, stories: int, archive: int) -> None:
         (content / f"{day}-story-{i}.txt").write_text(article(day, i))
     for i in range(archive):
         day = week_start - timedelta(days=7 + i // 10)
-        folder = content / f"{day.year}" / f"{day.month:02d}"
+        folder = content / "archive" if flat else content / f"{day.year}" / f"{day.month:02d}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{day}-archive-{i}.txt").write_text(article(day, i))
 
@@ -85,10 +85,11 @@ def main() -> int:
     args = parser.parse_args()
     failed = False
     baseline = None
-    for archive in args.archive:
+    cases = [(n, flat) for n in args.archive for flat in ((False,) if n == 0 else (False, True))]
+    for archive, flat in cases:
         root = Path(tempfile.mkdtemp(prefix="newsletter-bench-"))
         try:
-            make_workspace(root, args.stories, archive)
+            make_workspace(root, args.stories, archive, flat)
             median, size = time_builds(root, args.runs)
         finally:
             shutil.rmtree(root, ignore_errors=True)
@@ -98,7 +99,7 @@ def main() -> int:
         ok = (median <= TARGETS["build_s"] and overhead <= TARGETS["archive_overhead_s"]
               and size / 1000 <= TARGETS["html_kb"] and rss_mb <= TARGETS["peak_rss_mb"])
         failed |= not ok
-        print(f"{'PASS' if ok else 'FAIL'} stories={args.stories} archive={archive:>6} files: "
+        print(f"{'PASS' if ok else 'FAIL'} stories={args.stories} archive={archive:>6} files {'in one folder' if flat else 'by year/month'}: "
               f"build {median * 1000:.0f} ms (median of {args.runs}; +{overhead * 1000:.0f} ms over no archive), "
               f"email.html {size / 1000:.1f} kB, peak RSS {rss_mb:.0f} MB")
     print("targets: " + ", ".join(f"{k} <= {v}" for k, v in TARGETS.items()))

@@ -6,6 +6,7 @@ so a build costs what the week holds, not what the archive holds.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -33,16 +34,38 @@ MAX_HEADING_WORDS = 10
 
 # --- finding files --------------------------------------------------------------------------
 
-def article_files(content_dir: Path) -> Iterator[Path]:
-    """Every article file under ``content_dir`` (any depth), sorted, companions and hidden files left out."""
+def article_files(content_dir: Path, period: Period | None = None) -> Iterator[Path]:
+    """Article files under ``content_dir`` (any depth), sorted; companions and hidden files left out.
+
+    With a ``period``, folders named like a year (``2025``) or a month (``2025/10``) that lie
+    outside it are not even listed, so an archive of years costs nothing.
+    """
     if not content_dir.is_dir():
         return
-    for path in sorted(content_dir.rglob("*")):
-        rel = path.relative_to(content_dir)
-        if any(part.startswith((".", "_")) for part in rel.parts):
-            continue
-        if path.suffix.lower() in ARTICLE_SUFFIXES and path.is_file() and companion_part(path) is None:
-            yield path
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(content_dir):
+        rel = Path(folder).relative_to(content_dir).parts
+        dirs[:] = [d for d in dirs if not d.startswith((".", "_")) and _may_hold(period, (*rel, d))]
+        for name in files:
+            if name.startswith((".", "_")) or not name.lower().endswith(ARTICLE_SUFFIXES):
+                continue
+            path = Path(folder, name)
+            if companion_part(path) is None:
+                found.append(path)
+    yield from sorted(found)
+
+
+def _may_hold(period: Period | None, parts: tuple[str, ...]) -> bool:
+    """False only for a year or year/month folder that lies wholly outside the period."""
+    if period is None or not parts[0].isdigit() or len(parts[0]) != 4 or len(parts) > 2:
+        return True
+    year = int(parts[0])
+    if len(parts) == 1:
+        return period.start.year <= year <= period.end.year
+    if not (parts[1].isdigit() and 1 <= int(parts[1]) <= 12):
+        return True
+    month = (year, int(parts[1]))
+    return (period.start.year, period.start.month) <= month <= (period.end.year, period.end.month)
 
 
 def companion_part(path: Path) -> str | None:
@@ -80,7 +103,7 @@ def load_articles(content_dir: Path, period: Period, headings: Headings) -> tupl
     """The period's articles, and every file that could not be used (all of them, not the first)."""
     articles: list[Article] = []
     problems: list[ContentError] = []
-    for path in article_files(content_dir):
+    for path in article_files(content_dir, period):
         day = name_date(path)
         if day is not None and day not in period:
             continue

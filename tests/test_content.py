@@ -220,12 +220,22 @@ def test_all_bad_files_reported_in_one_run(tmp_path: Path) -> None:
     assert sorted(p.path.name for p in problems) == ["2026-11-24-empty.txt", "2026-11-25-binary.txt"]
 
 
-def test_files_dated_outside_the_week_are_never_opened(tmp_path: Path) -> None:
+def test_files_dated_outside_the_week_are_never_opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import newsletter.content as content
+
     write(tmp_path / "2026-11-24-in.txt", SEED_STYLE)
-    unreadable = write(tmp_path / "2020-01-01-old.txt", b"\x00 broken but never read")
-    unreadable.chmod(0o000)
+    write(tmp_path / "2020-01-01-old.txt", b"\x00 broken, but never read")
+    write(tmp_path / "2025" / "12" / "2025-12-01-archived.txt", SEED_STYLE)
+    opened: list[str] = []
+    real = content.read_text
+    monkeypatch.setattr(content, "read_text", lambda path: opened.append(path.name) or real(path))
+    listed: list[str] = []
+    real_walk = content.os.walk
+    monkeypatch.setattr(content.os, "walk", lambda top: ((f, d, listed.append(f) or n) for f, d, n in real_walk(top)))
     articles, problems = load_articles(tmp_path, week_period("2026-W48"), H)
     assert [a.path.name for a in articles] == ["2026-11-24-in.txt"] and problems == []
+    assert opened == ["2026-11-24-in.txt"]
+    assert not any("2025" in folder for folder in listed)  # a year folder outside the week is not even listed
 
 
 def test_read_text_rejects_bytes_not_utf8(tmp_path: Path) -> None:
