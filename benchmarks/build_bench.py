@@ -45,8 +45,10 @@ def article(day: date, index: int) -> str:
     story = "\n".join(paragraph(index + i) for i in range(6))
     analysis = "\n".join(paragraph(index + i, 5) for i in range(3))
     impact = "\n".join(paragraph(index + i, 4) for i in range(2))
-    return (f"Headline number {index} about the week's news in Little Saigon and beyond\n"
-            f"WESTMINSTER – {story}\nSaigon Sentinel Analysis\n{analysis}\nImpact on Vietnamese Americans\n{impact}\n")
+    return (
+        f"Headline number {index} about the week's news in Little Saigon and beyond\n"
+        f"WESTMINSTER – {story}\nSaigon Sentinel Analysis\n{analysis}\nImpact on Vietnamese Americans\n{impact}\n"
+    )
 
 
 def make_workspace(root: Path, stories: int, archive: int, flat: bool) -> None:
@@ -96,12 +98,19 @@ def main() -> int:
         baseline = median if baseline is None else baseline
         overhead = median - baseline
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        ok = (median <= TARGETS["build_s"] and overhead <= TARGETS["archive_overhead_s"]
-              and size / 1000 <= TARGETS["html_kb"] and rss_mb <= TARGETS["peak_rss_mb"])
+        ok = (
+            median <= TARGETS["build_s"]
+            and overhead <= TARGETS["archive_overhead_s"]
+            and size / 1000 <= TARGETS["html_kb"]
+            and rss_mb <= TARGETS["peak_rss_mb"]
+        )
         failed |= not ok
-        print(f"{'PASS' if ok else 'FAIL'} stories={args.stories} archive={archive:>6} files {'in one folder' if flat else 'by year/month'}: "
-              f"build {median * 1000:.0f} ms (median of {args.runs}; +{overhead * 1000:.0f} ms over no archive), "
-              f"email.html {size / 1000:.1f} kB, peak RSS {rss_mb:.0f} MB")
+        layout = "in one folder" if flat else "by year/month"
+        print(
+            f"{'PASS' if ok else 'FAIL'} stories={args.stories} archive={archive:>6} files {layout}: "
+            f"build {median * 1000:.0f} ms (median of {args.runs}; +{overhead * 1000:.0f} ms over no archive), "
+            f"email.html {size / 1000:.1f} kB, peak RSS {rss_mb:.0f} MB"
+        )
     print("targets: " + ", ".join(f"{k} <= {v}" for k, v in TARGETS.items()))
     return 1 if failed else 0
 

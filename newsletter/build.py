@@ -40,8 +40,9 @@ class BuildResult:
         return self.issue.warnings
 
 
-def build_issue(config: Config, selection: Selection, *, skip_invalid: bool = False,
-                now: datetime | None = None) -> BuildResult:
+def build_issue(
+    config: Config, selection: Selection, *, skip_invalid: bool = False, now: datetime | None = None
+) -> BuildResult:
     """Articles on disk -> issues/<key>/email.html, email.txt, issue.json (and issue.toml once)."""
     from newsletter.inline import inline_css  # the rendering stack loads only when building
     from newsletter.render import render_email
@@ -69,26 +70,40 @@ def build_issue(config: Config, selection: Selection, *, skip_invalid: bool = Fa
     if manifest.changed:
         files[MANIFEST_NAME] = manifest.text.encode()
     write_files(folder, files)
-    return BuildResult(issue, email, folder, period, {name: len(data) for name, data in files.items()},
-                       tuple(problems), manifest.created, manifest.added)
+    return BuildResult(
+        issue,
+        email,
+        folder,
+        period,
+        {name: len(data) for name, data in files.items()},
+        tuple(problems),
+        manifest.created,
+        manifest.added,
+    )
 
 
 def standalone_links(config: Config, period: Period) -> Links:
     """The footer's links in a build that no mailing service will touch."""
     links = config.links
-    return Links(*(url.replace("{key}", period.key) for url in (links.unsubscribe, links.preferences, links.view_online)))
+    return Links(
+        *(url.replace("{key}", period.key) for url in (links.unsubscribe, links.preferences, links.view_online))
+    )
 
 
 def _placeholders() -> Links:
     nonce = secrets.token_hex(6)
-    return Links(*(f"https://placeholder.invalid/{nonce}/{name}" for name in ("unsubscribe", "preferences", "view-online")))
+    return Links(
+        *(f"https://placeholder.invalid/{nonce}/{name}" for name in ("unsubscribe", "preferences", "view-online"))
+    )
 
 
 def _empty(config: Config, period: Period) -> EmptySelection:
     latest = latest_article_date(config.content_dir)
     where = f"in {config.content_dir}"
     if latest is None:
-        return EmptySelection(f"No articles {where}. Add .txt or .md article files there, or point --content at your articles.")
+        return EmptySelection(
+            f"No articles {where}. Add .txt or .md article files there, or point --content at your articles."
+        )
     hint = week_of(latest).key
     return EmptySelection(
         f"No articles dated {period.start} to {period.end} {where}. "
@@ -110,9 +125,17 @@ def _issue_json(issue: Issue, files: dict[str, bytes], skipped: list[ContentErro
         "subject": issue.subject,
         "preheader": issue.preheader,
         "stories": [
-            {"id": s.id, "headline": s.headline, "url": s.url, "date": s.date.isoformat(),
-             "section": s.section, "lang": s.lang, "source": str(s.source),
-             "has_analysis": s.has_analysis, "has_impact": s.has_impact}
+            {
+                "id": s.id,
+                "headline": s.headline,
+                "url": s.url,
+                "date": s.date.isoformat(),
+                "section": s.section,
+                "lang": s.lang,
+                "source": str(s.source),
+                "has_analysis": s.has_analysis,
+                "has_impact": s.has_impact,
+            }
             for s in issue.stories
         ],
         "warnings": list(issue.warnings),

@@ -139,8 +139,14 @@ class Config:
         return value if isinstance(value, str) else "eml"
 
 
-_SECTIONS = {"publication": Publication, "sender": Sender, "headings": Headings,
-             "links": LinkSettings, "theme": Theme, "build": Build}
+_SECTIONS = {
+    "publication": Publication,
+    "sender": Sender,
+    "headings": Headings,
+    "links": LinkSettings,
+    "theme": Theme,
+    "build": Build,
+}
 
 
 def load_config(
@@ -175,7 +181,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such configuration file. Check --config, or run without it to use the defaults.") from None
+        raise ConfigError(
+            f"{path}: no such configuration file. Check --config, or run without it to use the defaults."
+        ) from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot be read ({error.strerror}).") from None
     try:
@@ -233,7 +241,9 @@ def _section(cls: type, name: str, table: dict[str, Any], path: Path | None) -> 
     for key, value in table.items():
         where = _line_of(path, name, key)
         if key not in known:
-            raise ConfigError(f"{where}: unknown setting '{key}' in [{name}]. Known settings: {', '.join(sorted(known))}.")
+            raise ConfigError(
+                f"{where}: unknown setting '{key}' in [{name}]. Known settings: {', '.join(sorted(known))}."
+            )
         kwargs[key] = _coerce(hints[key], value, f"{where}: [{name}] {key}")
     return cls(**kwargs)
 
@@ -267,7 +277,8 @@ def _validate(config: Config) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         where = _line_of(config.path, "publication", "timezone")
         raise ConfigError(
-            f"{where}: unknown time zone '{config.publication.timezone}'. Use an IANA name such as 'America/Los_Angeles'."
+            f"{where}: unknown time zone '{config.publication.timezone}'. "
+            "Use an IANA name such as 'America/Los_Angeles'."
         ) from None
     for name in ("unsubscribe", "preferences", "view_online"):
         url = getattr(config.links, name)

@@ -34,6 +34,7 @@ MAX_HEADING_WORDS = 10
 
 # --- finding files --------------------------------------------------------------------------
 
+
 def article_files(content_dir: Path, period: Period | None = None) -> Iterator[Path]:
     """Article files under ``content_dir`` (any depth), sorted; companions and hidden files left out.
 
@@ -119,6 +120,7 @@ def load_articles(content_dir: Path, period: Period, headings: Headings) -> tupl
 
 # --- reading one file ------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Source:
     """A decoded file: NFC text with LF line endings, and the line the body starts on."""
@@ -162,17 +164,24 @@ def split_front_matter(path: Path, text: str) -> Source:
         meta = yaml.safe_load("\n".join(lines[1:end])) or {}
     except ValueError as error:  # PyYAML builds dates itself: "date: 2026-13-45" fails here
         line = next((i for i in range(1, end) if lines[i].split(":", 1)[0].strip() == "date"), 0) + 1
-        raise ContentError(path, f"front matter has a value that is not a date ({error})",
-                           "Write dates as YYYY-MM-DD.", line) from None
+        raise ContentError(
+            path, f"front matter has a value that is not a date ({error})", "Write dates as YYYY-MM-DD.", line
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
         problem = getattr(error, "problem", None) or "invalid YAML"
-        raise ContentError(path, f"broken front matter: {problem}",
-                           "Fix the YAML between the '---' lines (quote values that contain ':').", line) from None
+        raise ContentError(
+            path,
+            f"broken front matter: {problem}",
+            "Fix the YAML between the '---' lines (quote values that contain ':').",
+            line,
+        ) from None
     if not isinstance(meta, dict):
-        raise ContentError(path, "front matter is not a list of 'key: value' lines", "Write it as 'title: ...' lines.", 2)
-    return Source(path, meta, lines[end + 1:], end + 2)
+        raise ContentError(
+            path, "front matter is not a list of 'key: value' lines", "Write it as 'title: ...' lines.", 2
+        )
+    return Source(path, meta, lines[end + 1 :], end + 2)
 
 
 def read_article(path: Path, headings: Headings) -> Article:
@@ -189,7 +198,7 @@ def read_article(path: Path, headings: Headings) -> Article:
         if first is None:
             raise ContentError(path, "has no headline", "The first non-blank line must be the headline.")
         title = body[first].strip().lstrip("#").strip()
-        body, body_line = body[first + 1:], body_line + first + 1
+        body, body_line = body[first + 1 :], body_line + first + 1
     blocks = list(_blocks(body, body_line, markdown, headings))
     sections = split_sections(blocks, headings)
     if not sections["story"] and not sections["analysis"] and not sections["impact"]:
@@ -220,8 +229,12 @@ def read_article(path: Path, headings: Headings) -> Article:
 def _check_meta(source: Source) -> None:
     unknown = sorted(set(source.meta) - FRONT_MATTER_KEYS)
     if unknown:
-        raise ContentError(source.path, f"unknown front matter key '{unknown[0]}'",
-                           f"Known keys: {', '.join(sorted(FRONT_MATTER_KEYS))}.", _meta_line(source, unknown[0]))
+        raise ContentError(
+            source.path,
+            f"unknown front matter key '{unknown[0]}'",
+            f"Known keys: {', '.join(sorted(FRONT_MATTER_KEYS))}.",
+            _meta_line(source, unknown[0]),
+        )
 
 
 def _meta_line(source: Source, key: str) -> int:
@@ -240,8 +253,9 @@ def _meta_str(source: Source, key: str) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, (dict, list)):
-        raise ContentError(source.path, f"front matter '{key}' must be text", f"Write '{key}: some text'.",
-                           _meta_line(source, key))
+        raise ContentError(
+            source.path, f"front matter '{key}' must be text", f"Write '{key}: some text'.", _meta_line(source, key)
+        )
     return _clean(str(value))
 
 
@@ -255,15 +269,24 @@ def _article_date(source: Source) -> date:
         try:
             return date.fromisoformat(value.strip()[:10])
         except ValueError:
-            raise ContentError(source.path, f"front matter date '{value}' is not a date", "Write it as YYYY-MM-DD.",
-                               _meta_line(source, "date")) from None
+            raise ContentError(
+                source.path,
+                f"front matter date '{value}' is not a date",
+                "Write it as YYYY-MM-DD.",
+                _meta_line(source, "date"),
+            ) from None
     if value is not None:
-        raise ContentError(source.path, f"front matter date {value!r} is not a date", "Write it as YYYY-MM-DD.",
-                           _meta_line(source, "date"))
+        raise ContentError(
+            source.path,
+            f"front matter date {value!r} is not a date",
+            "Write it as YYYY-MM-DD.",
+            _meta_line(source, "date"),
+        )
     day = name_date(source.path)
     if day is None:
-        raise ContentError(source.path, "has no date",
-                           "Start the file name with YYYY-MM-DD- or add 'date: YYYY-MM-DD' front matter.")
+        raise ContentError(
+            source.path, "has no date", "Start the file name with YYYY-MM-DD- or add 'date: YYYY-MM-DD' front matter."
+        )
     return day
 
 
@@ -285,6 +308,7 @@ def _companion(path: Path, part: str, headings: Headings) -> tuple[Paragraph, ..
 
 
 # --- paragraphs and headings -----------------------------------------------------------------
+
 
 def _blocks(lines: list[str], first_line: int, markdown: bool, headings: Headings) -> Iterator[tuple[int, str]]:
     """(line number, text) per paragraph or heading.
@@ -402,8 +426,10 @@ def markdown_paragraph(text: str) -> Paragraph:
 def _plain(tokens: list[Any]) -> str:
     parts: list[str] = []
     handlers: dict[str, Callable[[Any], str]] = {
-        "text": lambda t: t.content, "code_inline": lambda t: t.content,
-        "softbreak": lambda t: " ", "hardbreak": lambda t: " ",
+        "text": lambda t: t.content,
+        "code_inline": lambda t: t.content,
+        "softbreak": lambda t: " ",
+        "hardbreak": lambda t: " ",
         "image": lambda t: t.attrGet("alt") or t.content or "",
     }
     for token in tokens:

@@ -96,8 +96,10 @@ def _read(path: Path, text: str, stories: list[Story]) -> Manifest:
     try:
         document = tomlkit.parse(text)
     except ParseError as error:
-        raise ManifestError(f"{path}:{error.line}: invalid TOML ({_reason(error)}). "
-                            "Fix that line, or delete the file to have the build propose a new one.") from None
+        raise ManifestError(
+            f"{path}:{error.line}: invalid TOML ({_reason(error)}). "
+            "Fix that line, or delete the file to have the build propose a new one."
+        ) from None
     data: dict[str, Any] = document.unwrap()
     subject = _string(path, text, data, "subject")
     if not subject.strip():
@@ -115,7 +117,7 @@ def _read(path: Path, text: str, stories: list[Story]) -> Manifest:
     for entry in entries:
         story_id = entry.get("id") if isinstance(entry, dict) else None
         if not isinstance(story_id, str) or not story_id:
-            raise ManifestError(f"{path}:{_line(text, 'stories')}: every [[stories]] table needs id = \"...\".")
+            raise ManifestError(f'{path}:{_line(text, "stories")}: every [[stories]] table needs id = "...".')
         include = entry.get("include", True)
         if not isinstance(include, bool):
             raise ManifestError(f"{path}:{_line(text, story_id)}: include must be true or false (story {story_id}).")
@@ -127,10 +129,21 @@ def _read(path: Path, text: str, stories: list[Story]) -> Manifest:
             continue
         order.append(story_id)
         if story_id not in present:
-            warnings.append(f"{path}:{_line(text, story_id)}: story {story_id} has no article file in this week "
-                            "any more (renamed, moved or deleted?); remove it from issue.toml or restore the file")
-    return Manifest(path, subject, _string(path, text, data, "preheader"), _string(path, text, data, "intro"),
-                    number, order, excluded, text, warnings=warnings)
+            warnings.append(
+                f"{path}:{_line(text, story_id)}: story {story_id} has no article file in this week "
+                "any more (renamed, moved or deleted?); remove it from issue.toml or restore the file"
+            )
+    return Manifest(
+        path,
+        subject,
+        _string(path, text, data, "preheader"),
+        _string(path, text, data, "intro"),
+        number,
+        order,
+        excluded,
+        text,
+        warnings=warnings,
+    )
 
 
 def _string(path: Path, text: str, data: dict[str, Any], key: str) -> str:
@@ -158,8 +171,12 @@ def _proposal(period: Period, stories: list[Story], config: Config, number: int)
     document.add(tomlkit.comment("It is yours: later builds keep your edits and only append stories that appear."))
     document.add(tomlkit.comment("Reorder the [[stories]] blocks (the first is the lead), or set include = false."))
     document.add(tomlkit.nl())
-    document.add("subject", config.build.subject.format(name=config.publication.name, first_headline=lead.headline,
-                                                        key=period.key, number=number))
+    document.add(
+        "subject",
+        config.build.subject.format(
+            name=config.publication.name, first_headline=lead.headline, key=period.key, number=number
+        ),
+    )
     document.add("preheader", _shorten(DATELINE.sub("", lead.lede.text), PREHEADER_CHARS))
     document.add("intro", "")
     document.add("number", number)

@@ -69,8 +69,14 @@ def article_url(article: Article, config: Config) -> str:
         return config.publication.url
     stem = article.path.stem
     slug = DATE_PREFIX.sub("", stem) or stem
-    values = {"slug": slug, "stem": stem, "year": f"{article.date.year:04d}", "month": f"{article.date.month:02d}",
-              "day": f"{article.date.day:02d}", "section": (article.section or "").lower().replace(" ", "-")}
+    values = {
+        "slug": slug,
+        "stem": stem,
+        "year": f"{article.date.year:04d}",
+        "month": f"{article.date.month:02d}",
+        "day": f"{article.date.day:02d}",
+        "section": (article.section or "").lower().replace(" ", "-"),
+    }
     return pattern.format_map(values)
 
 
@@ -86,14 +92,20 @@ def story_warnings(article: Article, story: Story, config: Config) -> list[str]:
     warnings = []
     labels = config.headings
     if not story.has_analysis:
-        warnings.append(f"{where}: no analysis (no '{labels.analysis_label}' heading and no "
-                        f"{article.path.stem}.analysis.md beside it)")
+        warnings.append(
+            f"{where}: no analysis (no '{labels.analysis_label}' heading and no "
+            f"{article.path.stem}.analysis.md beside it)"
+        )
     if not story.has_impact:
-        warnings.append(f"{where}: no reader-impact section (no '{labels.impact_label}' heading and no "
-                        f"{article.path.stem}.impact.md beside it)")
+        warnings.append(
+            f"{where}: no reader-impact section (no '{labels.impact_label}' heading and no "
+            f"{article.path.stem}.impact.md beside it)"
+        )
     if not article.url and not config.build.article_url:
-        warnings.append(f"{where}: no url, so the story links to {config.publication.url}; "
-                        "add 'url:' front matter or set [build] article_url")
+        warnings.append(
+            f"{where}: no url, so the story links to {config.publication.url}; "
+            "add 'url:' front matter or set [build] article_url"
+        )
     elif not story.url.startswith("https://"):
         warnings.append(f"{where}: url '{story.url}' is not https://; email links must be absolute https URLs")
     if article.image and not article.image.startswith("https://"):

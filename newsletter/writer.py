@@ -17,8 +17,8 @@ def write_files(folder: Path, files: dict[str, bytes]) -> None:
     staged: list[tuple[str, Path]] = []
     try:
         for name, data in files.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-            staged.append((name, Path(tmp)))
+            fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+            staged.append((name, Path(temporary)))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()

@@ -21,8 +21,14 @@ def test_command_has_help_and_docs(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "option"),
-    [(name, opt) for name in COMMANDS for param in cli.commands[name].params
-     if isinstance(param, click.Option) for opt in param.opts if opt.startswith("--") and opt != "--help"],
+    [
+        (name, opt)
+        for name in COMMANDS
+        for param in cli.commands[name].params
+        if isinstance(param, click.Option)
+        for opt in param.opts
+        if opt.startswith("--") and opt != "--help"
+    ],
 )
 def test_every_option_documented(name: str, option: str) -> None:
     assert f"`{option}" in DOCS, f"{option} of `newsletter {name}` is missing from docs/commands.md"

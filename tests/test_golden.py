@@ -35,6 +35,9 @@ def test_sample_week_matches_golden(workspace: Path, name: str) -> None:
     assert golden.exists(), "no golden file yet: run `make golden`"
     expected = golden.read_text()
     if built != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), built.splitlines(True),
-                                            f"golden/{name}", f"built/{name}", n=2))
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(True), built.splitlines(True), f"golden/{name}", f"built/{name}", n=2
+            )
+        )
         pytest.fail(f"{name} differs from tests/golden (if intended, run `make golden`):\n{diff[:6000]}")

@@ -9,8 +9,8 @@ import pytest
 from newsletter.config import Config
 from newsletter.errors import ManifestError
 from newsletter.manifest import apply_manifest, sync_manifest
-from newsletter.weeks import week_period
 from newsletter.pairing import pair_stories
+from newsletter.weeks import week_period
 from tests.test_pairing import CONFIG, article
 
 PERIOD = week_period("2026-W48")

@@ -24,8 +24,11 @@ def article(name: str = "2026-11-24-pact.txt", **changes: object) -> Article:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-CONFIG = Config(root=Path("/ws"), headings=Headings(analysis_label="Our Analysis", impact_label="Impact on Readers"),
-                build=Build(article_url="https://news.example/{year}/{month}/{slug}/"))
+CONFIG = Config(
+    root=Path("/ws"),
+    headings=Headings(analysis_label="Our Analysis", impact_label="Impact on Readers"),
+    build=Build(article_url="https://news.example/{year}/{month}/{slug}/"),
+)
 
 
 def test_story_fields() -> None:

@@ -33,7 +33,7 @@ def test_seed_articles_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert all("no url" in warning for warning in data["warnings"])  # the seed names no link: nothing else
     assert len(data["stories"]) == len(seeds)
     text = (folder / "email.txt").read_text()
-    for story, seed in zip(sorted(data["stories"], key=lambda s: s["id"]), seeds):
+    for story, seed in zip(sorted(data["stories"], key=lambda s: s["id"]), seeds, strict=False):
         lines = [line.strip() for line in read_text(seed).split("\n") if line.strip()]
         assert story["headline"] == lines[0]
         assert story["has_analysis"] and story["has_impact"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import click
@@ -51,10 +51,10 @@ def test_bad_combinations(week: str | None, since: date | None, until: date | No
     ("now", "key"),
     [
         # Sunday evening in California is already Monday in UTC: still week 48 for the newsroom
-        (datetime(2026, 11, 30, 5, 0, tzinfo=timezone.utc), "2026-W48"),
-        (datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc), "2026-W49"),
-        (datetime(2026, 11, 23, 7, 59, tzinfo=timezone.utc), "2026-W47"),
-        (datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc), "2026-W48"),
+        (datetime(2026, 11, 30, 5, 0, tzinfo=UTC), "2026-W48"),
+        (datetime(2026, 11, 30, 9, 0, tzinfo=UTC), "2026-W49"),
+        (datetime(2026, 11, 23, 7, 59, tzinfo=UTC), "2026-W47"),
+        (datetime(2026, 11, 23, 8, 0, tzinfo=UTC), "2026-W48"),
     ],
 )
 def test_current_week_is_the_newsrooms(now: datetime, key: str) -> None:
