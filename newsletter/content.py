@@ -313,9 +313,10 @@ def _companion(path: Path, part: str, headings: Headings) -> tuple[Paragraph, ..
 def _blocks(lines: list[str], first_line: int, markdown: bool, headings: Headings) -> Iterator[tuple[int, str]]:
     """(line number, text) per paragraph or heading.
 
-    Paragraphs are one per line, or separated by blank lines. Only in a file that separates
-    paragraphs with blank lines does a line that ends mid-sentence continue onto the next
-    (hard-wrapped text). Heading-like lines always stand alone, so they can be matched.
+    Plain text: paragraphs are one per line, or separated by blank lines; only in a file that
+    separates them with blank lines does a line that ends mid-sentence continue onto the next
+    (hard-wrapped text). Markdown: blank lines separate paragraphs, as in CommonMark. Heading
+    lines always stand alone, so they can be matched.
     """
     text_lines = [line.strip() for line in lines]
     stripped = "\n".join(text_lines).strip("\n")
@@ -327,7 +328,9 @@ def _blocks(lines: list[str], first_line: int, markdown: bool, headings: Heading
         if markdown and _is_setext_rule(line):
             continue
         standalone = line.startswith("#") or heading_kind(line, headings) is not None
-        joins = wrapped and current and not current[-1].endswith(PARAGRAPH_END) and not standalone
+        # Markdown joins a block's lines (CommonMark soft breaks); plain text only when hard-wrapped
+        ends = bool(current) and current[-1].endswith(PARAGRAPH_END) and not markdown
+        joins = bool(current) and (markdown or wrapped) and not ends and not standalone
         if current and (not line or not joins):
             yield start, " ".join(current)
             current = []

@@ -241,3 +241,9 @@ def test_files_dated_outside_the_week_are_never_opened(tmp_path: Path, monkeypat
 def test_read_text_rejects_bytes_not_utf8(tmp_path: Path) -> None:
     with pytest.raises(ContentError, match="UTF-8"):
         read_text(write(tmp_path / "x.txt", b"ok\n\xff\xfe"))
+
+
+def test_markdown_lines_join_like_commonmark(tmp_path: Path) -> None:
+    text = "---\ntitle: T\ndate: 2026-11-24\n---\nSee [the readings](https://x.example/r)\nand pack masks.\n\nNext.\n"
+    article = read_article(write(tmp_path / "a.md", text), H)
+    assert [p.text for p in article.body] == ["See the readings and pack masks.", "Next."]
