@@ -85,7 +85,14 @@ class Theme:
     heading_font_family: str = "Georgia, 'Times New Roman', 'Noto Serif', serif"
     max_words_analysis: int = 120
     max_words_impact: int = 80
+    lead_words: int = 90  # how much of the lead story's body the email shows after its lede
     sections: dict[str, str] = field(default_factory=dict)  # section slug -> label shown
+
+    def section_label(self, section: str | None) -> str | None:
+        """The label a story's section shows: [theme.sections], else the slug in title case."""
+        if not section:
+            return None
+        return self.sections.get(section) or section.replace("-", " ").replace("_", " ").title()
 
 
 @dataclass(frozen=True)

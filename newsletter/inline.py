@@ -1,0 +1,66 @@
+"""Inline the theme's CSS into the compiled email (premailer), keeping what inlining would break."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+
+from premailer import Premailer
+
+from newsletter.render import neutralise
+
+# Only <style data-inline> blocks are inlined. Every other block (MJML's own resets, responsive
+# rules, dark mode, Outlook.com's [data-ogsc] rules) is marked for premailer to leave verbatim:
+# its cssutils re-serialisation would otherwise drop rules it cannot match in the document
+# (like [data-ogsc] ones, which Outlook.com's own attributes make match) and inline resets into
+# every table cell, costing kilobytes.
+_STYLE_OPEN = re.compile(r"<style\b([^>]*)>", re.IGNORECASE)
+_DOCTYPE = re.compile(r"^\s*<!doctype html>", re.IGNORECASE)
+# Text outside <style> blocks and comments (which hold CSS and MSO conditionals), to re-encode
+# the merge-tag characters that parsing decoded.
+_PROTECTED = re.compile(r"(<style\b.*?</style>|<!--.*?-->)", re.IGNORECASE | re.DOTALL)
+_COMMENT = re.compile(r"(<!--.*?-->)", re.DOTALL)
+
+
+def _mark(match: re.Match[str]) -> str:
+    attributes = match.group(1)
+    if re.search(r"\bdata-inline\b", attributes):
+        return "<style" + re.sub(r'\s*data-inline(="[^"]*")?', "", attributes) + ">"
+    if "data-premailer" in attributes:
+        return match.group(0)
+    return f'<style data-premailer="ignore"{attributes}>'
+
+
+def inline_css(html: str) -> str:
+    """Inline ``<style data-inline>`` rules; keep the doctype, other styles and MSO comments."""
+    # premailer keeps a doctype only if it matches lxml's spelling, so use that spelling.
+    had_doctype = bool(_DOCTYPE.match(html))
+    source = _DOCTYPE.sub("<!DOCTYPE html>", html, count=1)
+    source = _outside_protected(source, lambda part: _STYLE_OPEN.sub(_mark, part), _COMMENT)
+    result = Premailer(
+        source,
+        keep_style_tags=False,
+        remove_classes=False,  # the dark-mode and responsive rules still need them
+        strip_important=False,
+        disable_validation=True,
+        allow_network=False,
+        cssutils_logging_level=logging.CRITICAL,
+        # bgcolor/width/align attributes copied from CSS are invalid on the divs and
+        # paragraphs of the theme; MJML already writes the ones Outlook needs on its tables.
+        disable_basic_attributes=["align", "valign", "bgcolor", "width", "height"],
+    ).transform(pretty_print=False)
+    # premailer leaves the marker on blocks it skips for their media attribute.
+    result = result.replace(' data-premailer="ignore"', "")
+    result = _DOCTYPE.sub("", result, count=1).lstrip()
+    if had_doctype:
+        result = "<!doctype html>" + result
+    # lxml decoded &#123; &#125; &#124; back into characters; encode them again outside CSS
+    # and comments so merge-tag syntax from article text stays inert.
+    return _outside_protected(result, neutralise, _PROTECTED)
+
+
+def _outside_protected(html: str, change: Callable[[str], str], protected: re.Pattern[str]) -> str:
+    """Apply ``change`` to the parts of the HTML that ``protected`` (one capturing group) does not match."""
+    parts = protected.split(html)
+    return "".join(part if index % 2 else change(part) for index, part in enumerate(parts))
