@@ -41,7 +41,12 @@ class BuildResult:
 
 
 def build_issue(
-    config: Config, selection: Selection, *, skip_invalid: bool = False, now: datetime | None = None
+    config: Config,
+    selection: Selection,
+    *,
+    skip_invalid: bool = False,
+    now: datetime | None = None,
+    write: bool = True,
 ) -> BuildResult:
     """Articles on disk -> issues/<key>/email.html, email.txt, issue.json (and issue.toml once)."""
     from newsletter.inline import inline_css  # the rendering stack loads only when building
@@ -69,7 +74,8 @@ def build_issue(
     files[JSON_NAME] = _issue_json(issue, files, problems if skip_invalid else []).encode()
     if manifest.changed:
         files[MANIFEST_NAME] = manifest.text.encode()
-    write_files(folder, files)
+    if write:  # `newsletter export --dry-run` builds in memory only
+        write_files(folder, files)
     return BuildResult(
         issue,
         email,

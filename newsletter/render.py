@@ -24,6 +24,13 @@ ENTRY_TEMPLATE = "email.mjml.j2"
 # written as character references, which the services do not parse but every client shows.
 _MERGE_CHARS = {"{": "&#123;", "}": "&#125;", "|": "&#124;"}
 _MERGE_RE = re.compile(r"[{}|]")
+# MRML's hidden preheader; replaced by the Litmus pattern (no 1px white text, mso-hide for
+# Outlook's Word engine): SpamAssassin scores tiny or white text as invisible or low-contrast.
+_PREVIEW_STYLE = (
+    '<div style="display:none;font-size:1px;color:#ffffff;line-height:1px;max-height:0px;max-width:0px;'
+    'opacity:0;overflow:hidden;">'
+)
+_PREHEADER_STYLE = '<div style="display:none;max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all;">'
 _PREHEADER_PAD = "&#847;&zwnj;&nbsp;" * 90  # keeps body text out of the inbox preview
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 _FONT_LIST = re.compile(r"^[A-Za-z0-9 ,'-]+$")
@@ -305,7 +312,8 @@ def render_email(issue: Issue, config: Config, links: Links) -> str:
     """Issue -> HTML (CSS not yet inlined); footer links are ``links`` verbatim."""
     source = render_mjml(issue, config, links)
     try:
-        return str(mjml2html(source, disable_comments=True, fonts={}))
+        html = str(mjml2html(source, disable_comments=True, fonts={}))
     except ValueError as error:
         raise ThemeError(f"the theme's MJML does not compile: {error}. Check the templates in "
                          f"{', '.join(map(str, theme_dirs(config)))}.") from None
+    return html.replace(_PREVIEW_STYLE, _PREHEADER_STYLE, 1)

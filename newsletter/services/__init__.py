@@ -1,0 +1,18 @@
+"""The mailing services by name: one module each, all behind services.base.Service."""
+
+from __future__ import annotations
+
+from newsletter.services.base import Service
+from newsletter.services.buttondown import ButtondownService
+from newsletter.services.eml import EmlService
+from newsletter.services.listmonk import ListmonkService
+from newsletter.services.mailchimp import MailchimpService
+from newsletter.services.smtp import SmtpService
+
+SERVICES: dict[str, type[Service]] = {
+    cls.name: cls for cls in (EmlService, SmtpService, MailchimpService, ButtondownService, ListmonkService)
+}
+
+
+def service_class(name: str) -> type[Service] | None:
+    return SERVICES.get(name.strip().lower())

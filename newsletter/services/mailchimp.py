@@ -1,0 +1,151 @@
+"""Mailchimp (Marketing API 3.0): a draft regular campaign with HTML, plain text and preview text."""
+
+from __future__ import annotations
+
+import base64
+import re
+from html import escape
+from typing import Any, ClassVar
+
+import httpx
+
+from newsletter.models import Links
+from newsletter.services.base import (
+    HTTP_SETTINGS,
+    Draft,
+    ExportJob,
+    Features,
+    HttpService,
+    Response,
+    Setting,
+    prepare_email,
+)
+
+# https://mailchimp.com/help/all-the-merge-tags-cheat-sheet/
+MERGE_TAGS = Links(unsubscribe="*|UNSUB|*", preferences="*|UPDATE_PROFILE|*", view_online="*|ARCHIVE|*")
+MARKER_RE = re.compile(r"\[(nl-[A-Za-z0-9_-]+)\]")
+
+
+def strip_preheader(html: str, preheader: str) -> str:
+    """Drop the theme's hidden preheader: Mailchimp inserts preview_text itself, so it would show twice.
+
+    Only a hidden element right after <body> that starts with the preheader is removed; any
+    other markup is left alone (a doubled preheader is better than lost content).
+    """
+    match = re.search(r"<body[^>]*>\s*(<div[^>]*display:\s*none[^>]*>)(.*?)</div>", html, re.S | re.I)
+    start = escape(preheader[:40], quote=False).strip()
+    if match and start and match.group(2).lstrip().startswith(start):
+        return html[: match.start(1)] + html[match.end():]
+    return html
+
+
+def neutralise(text: str) -> str:
+    """Merge tags open with ``*|``; a zero-width joiner between the two keeps them plain text."""
+    return text.replace("*|", "*\u200d|")
+
+
+def neutralise_html(html: str) -> str:
+    return html.replace("*|", "*&#124;")
+
+
+class MailchimpService(HttpService):
+    name: ClassVar[str] = "mailchimp"
+    label: ClassVar[str] = "Mailchimp"
+    summary: ClassVar[str] = "draft campaign in Mailchimp (HTML, plain text, preview text), test sends"
+    docs_url: ClassVar[str] = "https://mailchimp.com/developer/marketing/api/campaigns/"
+    features: ClassVar[Features] = Features(
+        draft=True, test_send=True, text_part=True, preheader="Mailchimp's preview_text field",
+        merge_tags="*|UNSUB|*, *|UPDATE_PROFILE|*, *|ARCHIVE|*",
+    )
+    settings_spec: ClassVar[tuple[Setting, ...]] = (
+        Setting("api_key", "your API key, ending in the data centre, e.g. ...-us21", secret=True),
+        Setting("api_url", "the API's address (default from the key: https://<dc>.api.mailchimp.com/3.0)"),
+        Setting("list_id", "the audience ID (Audience > Settings > Audience name and defaults)"),
+        *HTTP_SETTINGS,
+    )
+
+    def default_for(self, key: str, values: dict[str, str | None]) -> str | None:
+        api_key = values.get("api_key") or ""
+        if key == "api_url" and "-" in api_key:
+            # https://mailchimp.com/developer/marketing/docs/fundamentals/#api-structure
+            return f"https://{api_key.rsplit('-', 1)[1]}.api.mailchimp.com/3.0"
+        return None
+
+    def auth_headers(self) -> dict[str, str]:
+        # HTTP Basic with any user name and the key as the password.
+        token = base64.b64encode(f"newsletter:{self.get('api_key')}".encode()).decode()
+        self.add_secret(token)
+        return {"Authorization": f"Basic {token}"}
+
+    def error_message(self, response: httpx.Response) -> str:
+        # Errors are RFC 7807 problem documents: title, detail and sometimes per-field errors.
+        try:
+            data = response.json()
+        except ValueError:
+            return super().error_message(response)
+        if not isinstance(data, dict):
+            return super().error_message(response)
+        text = ": ".join(str(data[k]) for k in ("title", "detail") if data.get(k))
+        errors = [e for e in data.get("errors") or [] if isinstance(e, dict)]
+        fields = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors)
+        return f"{text} ({fields})" if fields else text or super().error_message(response)
+
+    def build_payload(self, job: ExportJob) -> dict[str, Any]:
+        email = prepare_email(job.email, MERGE_TAGS, neutralise, neutralise_html)
+        html = strip_preheader(email.html, email.preheader)
+        sender = job.config.sender
+        settings = {
+            "subject_line": email.subject,
+            "preview_text": email.preheader,
+            "title": f"{job.config.publication.name} {job.issue_key} [{job.marker}]",
+            "from_name": sender.name or job.config.publication.name,
+            "reply_to": sender.reply_to or sender.email,
+        }
+        return {
+            "campaign": {"type": "regular", "recipients": {"list_id": self.get("list_id")}, "settings": settings},
+            "content": {"html": html, "plain_text": email.text},
+        }
+
+    def _draft(self, data: Any, marker: str | None) -> Draft:
+        data = data if isinstance(data, dict) else {}
+        return Draft(str(data.get("id", "<new id>")), data.get("archive_url") or None, marker)
+
+    def find_draft(self, marker: str) -> Draft | None:
+        campaign = self._find(marker)
+        return self._draft(campaign, marker) if campaign else None
+
+    def _find(self, marker: str) -> dict[str, Any] | None:
+        # No campaign search by title in the API: list the audience's unsent drafts, newest first.
+        params = {"status": "save", "list_id": self.get("list_id"), "count": "1000", "sort_field": "create_time",
+                  "sort_dir": "DESC", "fields": "campaigns.id,campaigns.archive_url,campaigns.settings.title"}
+        found = self.call("GET", "/campaigns", params=params).data or {}
+        for campaign in found.get("campaigns") or []:
+            match = MARKER_RE.search((campaign.get("settings") or {}).get("title") or "")
+            if match and match.group(1) == marker:
+                return dict(campaign)
+        return None
+
+    def create_draft(self, payload: dict[str, Any], job: ExportJob) -> Draft:
+        def recheck() -> Response | None:
+            campaign = self._find(job.marker)
+            return Response(200, campaign) if campaign else None
+
+        answer = self.call("POST", "/campaigns", json_body=payload["campaign"], dry={"id": "<new id>"},
+                           recheck=recheck)
+        draft = self._draft(answer.data, job.marker)
+        self.call("PUT", f"/campaigns/{draft.remote_id}/content", json_body=payload["content"])
+        return draft
+
+    def update_draft(self, draft: Draft, payload: dict[str, Any], job: ExportJob) -> Draft:
+        marker = draft.marker or job.marker
+        settings = dict(payload["campaign"]["settings"])
+        settings["title"] = MARKER_RE.sub(f"[{marker}]", settings["title"])
+        body = {"recipients": payload["campaign"]["recipients"], "settings": settings}
+        answer = self.call("PATCH", f"/campaigns/{draft.remote_id}", json_body=body, dry={"id": draft.remote_id})
+        self.call("PUT", f"/campaigns/{draft.remote_id}/content", json_body=payload["content"])
+        updated = self._draft(answer.data, marker)
+        return Draft(draft.remote_id, updated.url or draft.url, marker)
+
+    def send_test(self, draft: Draft, payload: dict[str, Any], recipients: tuple[str, ...]) -> None:
+        self.call("POST", f"/campaigns/{draft.remote_id}/actions/test",
+                  json_body={"test_emails": list(recipients), "send_type": "html"})

@@ -1,0 +1,155 @@
+"""SMTP test sends against a real aiosmtpd server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import email
+import socket
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from click.testing import CliRunner
+
+from newsletter.cli import cli
+from newsletter.errors import ServiceError
+from newsletter.export import export_email
+from newsletter.services.smtp import SmtpService
+from tests.conftest import SAMPLE_WEEK
+from tests.exporting import KEY, STANDALONE, make_config, make_email, read_exports
+
+pytestmark = pytest.mark.server
+USER, PASSWORD = "newsroom", "smtp-secret-pass-321"
+
+
+class Inbox:
+    """aiosmtpd handler that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 Message accepted for delivery"
+
+
+def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == USER.encode() and \
+        auth_data.password == PASSWORD.encode()
+    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_require_tls=False, auth_required=False)
+    controller.start()
+    monkeypatch.setenv("NEWSLETTER_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("NEWSLETTER_SMTP_PORT", str(port))
+    monkeypatch.setenv("NEWSLETTER_SMTP_SECURITY", "none")
+    monkeypatch.setenv("NEWSLETTER_SMTP_TIMEOUT", "5")
+    for name in ("USERNAME", "PASSWORD"):
+        monkeypatch.delenv(f"NEWSLETTER_SMTP_{name}", raising=False)
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+def received(data: bytes) -> EmailMessage:
+    message = email.message_from_bytes(data, policy=default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def test_sends_the_issue_to_the_test_addresses(smtp_server: Inbox, tmp_path: Path) -> None:
+    folder = tmp_path / "issues" / KEY
+    service = SmtpService(make_config(tmp_path))
+    result = export_email(service, KEY, folder, make_email(), STANDALONE,
+                          test_to=("editor@sentinel.example", "desk@sentinel.example"), echo=lambda _: None)
+    assert result.action == "sent"
+    assert result.test_recipients == ("editor@sentinel.example", "desk@sentinel.example")
+    [(sender, recipients, data)] = smtp_server.messages
+    assert sender == "newsletter@sentinel.example"
+    assert recipients == ["editor@sentinel.example", "desk@sentinel.example"]
+    message = received(data)
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert str(message["To"]) == "editor@sentinel.example, desk@sentinel.example"
+    assert "<https://sentinel.example/newsletter/unsubscribe>" in str(message["List-Unsubscribe"])
+    assert str(message["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+    assert read_exports(folder)["history"][0]["test_to"] == ["editor@sentinel.example", "desk@sentinel.example"]
+
+
+def test_logs_in_with_the_password_from_the_environment(smtp_server: Inbox, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_SMTP_USERNAME", USER)
+    monkeypatch.setenv("NEWSLETTER_SMTP_PASSWORD", PASSWORD)
+    export_email(SmtpService(make_config(tmp_path)), KEY, tmp_path / "i", make_email(), STANDALONE,
+                 test_to=("editor@sentinel.example",), echo=lambda _: None)
+    assert len(smtp_server.messages) == 1
+
+
+def test_a_wrong_password_is_a_clear_error_without_the_password(smtp_server: Inbox, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_SMTP_USERNAME", USER)
+    monkeypatch.setenv("NEWSLETTER_SMTP_PASSWORD", "wrong-password-999")
+    with pytest.raises(ServiceError) as caught:
+        export_email(SmtpService(make_config(tmp_path)), KEY, tmp_path / "i", make_email(), STANDALONE,
+                     test_to=("editor@sentinel.example",), echo=lambda _: None)
+    message = caught.value.format_message()
+    assert "refused the login" in message and "NEWSLETTER_SMTP_PASSWORD" in message
+    assert "wrong-password-999" not in message
+    assert smtp_server.messages == []
+
+
+def test_starttls_against_a_server_without_it_is_explained(smtp_server: Inbox, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_SMTP_SECURITY", "starttls")
+    with pytest.raises(ServiceError) as caught:
+        export_email(SmtpService(make_config(tmp_path)), KEY, tmp_path / "i", make_email(), STANDALONE,
+                     test_to=("editor@sentinel.example",), echo=lambda _: None)
+    assert "STARTTLS" in caught.value.format_message()
+
+
+def test_cli_smtp_send_of_the_sample_issue(smtp_server: Inbox, workspace: Path) -> None:
+    result = CliRunner().invoke(cli, ["export", "--to", "smtp", "--week", SAMPLE_WEEK, "--test-to", "me@example.org"])
+    assert result.exit_code == 0, result.output
+    assert "Sent the issue to me@example.org" in result.output
+    [(_, recipients, data)] = smtp_server.messages
+    assert recipients == ["me@example.org"]
+    message = received(data)
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None and html is not None
+    assert "placeholder.invalid" not in text.get_content() + html.get_content()
+    assert "https://saigonsentinel.example/newsletter/unsubscribe" in html.get_content()
+
+
+def test_cli_smtp_needs_test_to(smtp_server: Inbox, workspace: Path) -> None:
+    result = CliRunner().invoke(cli, ["export", "--to", "smtp", "--week", SAMPLE_WEEK])
+    assert result.exit_code == 2
+    assert "--test-to" in result.output
+    assert smtp_server.messages == []
+
+
+def test_cli_unreachable_server_exits_1(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("NEWSLETTER_SMTP_PORT", str(free_port()))  # nothing listens there
+    monkeypatch.setenv("NEWSLETTER_SMTP_SECURITY", "none")
+    result = CliRunner().invoke(cli, ["export", "--to", "smtp", "--week", SAMPLE_WEEK, "--test-to", "me@example.org"])
+    assert result.exit_code == 1
+    assert "Error: smtp: cannot talk to 127.0.0.1:" in result.output and "Traceback" not in result.output
