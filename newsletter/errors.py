@@ -43,7 +43,11 @@ class ContentError(NewsletterError):
         self.problem = problem
         self.hint = hint
         self.line = line
-        super().__init__(self.describe())
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        """What Click prints: this file's problem (ContentErrors lists every file)."""
+        return self.describe()
 
     @property
     def where(self) -> str:
@@ -61,11 +65,13 @@ class ContentErrors(ContentError):
         self.errors = list(errors)
         first = self.errors[0]
         super().__init__(first.path, first.problem, first.hint, first.line)
+
+    def summary(self) -> str:
         count = len(self.errors)
         lines = [f"{count} article file{'s' if count != 1 else ''} cannot be used:"]
         lines += [f"  {error.describe()}" for error in self.errors]
         lines.append("Fix them, or pass --skip-invalid to build from the rest.")
-        self.message = "\n".join(lines)
+        return "\n".join(lines)
 
 
 class ManifestError(NewsletterError):
