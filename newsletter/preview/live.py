@@ -1,0 +1,328 @@
+"""The live edition behind the preview: rebuilds when its sources change and wakes the open pages."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import watchfiles
+from watchfiles import Change, DefaultFilter
+
+from newsletter.config import CONFIG_NAME, Config, load_config
+from newsletter.errors import ContentError, ContentErrors, NewsletterError
+from newsletter.weeks import Selection, resolve
+
+MANIFEST_NAME = "issue.toml"
+Builder = Callable[[Config, Selection], Any]  # build_issue, or a stand-in in tests
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing the editor must fix: where (file:line), what is wrong, what to do."""
+
+    where: str
+    problem: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of the latest build of the live edition, as the page shows it."""
+
+    generation: int  # counts finished builds; the page reloads the email when it changes
+    key: str | None  # the edition's folder under issues/ (None when even the settings are broken)
+    ok: bool
+    finished: float = 0.0  # time.time() of the end of the build
+    seconds: float = 0.0
+    warnings: tuple[str, ...] = ()
+    title: str = ""
+    message: str = ""
+    problems: tuple[Problem, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "generation": self.generation, "key": self.key, "ok": self.ok, "finished": self.finished,
+            "seconds": round(self.seconds, 3), "warnings": list(self.warnings),
+            "error": None if self.ok else {
+                "title": self.title, "message": self.message,
+                "problems": [{"where": p.where, "problem": p.problem, "hint": p.hint} for p in self.problems],
+            },
+        }
+
+
+def describe_failure(error: NewsletterError, root: Path) -> tuple[str, tuple[Problem, ...]]:
+    """A failed build as the page lists it: one Problem per unusable file when the build knows them."""
+    errors: list[ContentError] = []
+    if isinstance(error, ContentErrors):
+        errors = error.errors
+    elif isinstance(error, ContentError):
+        errors = [error]
+    problems = tuple(Problem(_where(e, root), e.problem, e.hint) for e in errors)
+    title = {
+        "ConfigError": "The settings cannot be used",
+        "ManifestError": "The issue's manifest (issue.toml) cannot be used",
+        "EmptySelection": "No articles for this edition",
+        "StrictFailure": "Strict mode: the build has warnings",
+        "ThemeError": "A theme template is broken",
+    }.get(type(error).__name__, "Some article files cannot be used" if errors else "The build failed")
+    return title, problems
+
+
+def _where(error: ContentError, root: Path) -> str:
+    """file:line, relative to the workspace when inside it, so the page stays readable."""
+    path = error.path
+    with contextlib.suppress(ValueError, OSError):
+        path = path.resolve().relative_to(root.resolve())
+    return f"{path}:{error.line}" if error.line else str(path)
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+class LiveIssue:
+    """Builds the chosen edition, keeps the last outcome and tells waiting pages when it changes.
+
+    Settings are read again before every build, so a change to newsletter.toml applies at once;
+    ``--content``/``--out`` given on the command line keep overriding the file.
+    """
+
+    def __init__(self, config: Config, selection: Selection, *, config_path: Path | None,
+                 build: Builder | None = None, echo: Callable[[str], Any] = click.echo,
+                 echo_error: Callable[[str], Any] | None = None):
+        self.config = config
+        self.selection = selection
+        # The file the settings came from, fixed now: a later `cd` must not switch workspaces.
+        self._config_path = config_path if config_path is not None else config.path
+        self._overrides = _overrides(config, config_path)
+        self._build = build or _default_build
+        self._echo = echo
+        self._echo_error = echo_error or (lambda text: click.echo(text, err=True))
+        self._build_lock = threading.Lock()
+        self._changed = threading.Condition()
+        self._version = 0  # counts every change of state, building or built
+        self._building = False
+        self._outcome = Outcome(0, None, ok=False, title="Building…")
+        self._own_manifest: str | None = None
+        self._closed = False
+
+    # -- what the page sees -------------------------------------------------------------
+
+    def state(self) -> tuple[int, dict[str, Any]]:
+        with self._changed:
+            data = self._outcome.to_json()
+            data["building"] = self._building
+            return self._version, data
+
+    @property
+    def outcome(self) -> Outcome:
+        with self._changed:
+            return self._outcome
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Block until the state's version differs from ``seen`` (or timeout, or close); return it."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._version != seen or self._closed, timeout)
+            return self._version
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- building -----------------------------------------------------------------------
+
+    def rebuild(self) -> Outcome:
+        """Build once; a NewsletterError becomes the page's error and the preview keeps running."""
+        with self._build_lock:
+            if self._closed:
+                return self._outcome  # the preview is stopping: write nothing more
+            self._publish(building=True)
+            started = time.monotonic()
+            key: str | None = self._outcome.key
+            generation = self._outcome.generation + 1
+            try:
+                config = self.config = self._load_config()  # watch the new folders even if the build fails
+                key = resolve(self.selection, config.tz).key
+                result = self._build(config, self.selection)
+            except NewsletterError as error:
+                title, problems = describe_failure(error, self.config.root)
+                outcome = Outcome(generation, key, False, time.time(), time.monotonic() - started,
+                                  title=title, message=error.format_message(), problems=problems)
+                self._echo_error(f"Build failed: {error.format_message()}")
+            except Exception:
+                # A bug, not the editor's doing: print the whole traceback in the terminal, as
+                # mkdocs' dev server does, but keep serving so the next save can recover.
+                self._echo_error(traceback.format_exc())
+                outcome = Outcome(generation, key, False, time.time(), time.monotonic() - started,
+                                  title="The build crashed (a bug in newsletter)",
+                                  message="The traceback is in the terminal running `newsletter preview`. "
+                                          "Please report it.")
+            else:
+                key = result.period.key
+                self._own_manifest = _digest(result.folder / MANIFEST_NAME)
+                outcome = Outcome(generation, key, True, time.time(), time.monotonic() - started,
+                                  warnings=tuple(result.issue.warnings))
+                plural = "s" if len(outcome.warnings) != 1 else ""
+                self._echo(f"Built {key} in {outcome.seconds:.2f} s"
+                           + (f" ({len(outcome.warnings)} warning{plural})" if outcome.warnings else ""))
+            self._publish(building=False, outcome=outcome)
+            return outcome
+
+    def _publish(self, *, building: bool, outcome: Outcome | None = None) -> None:
+        with self._changed:
+            self._building = building
+            if outcome is not None:
+                self._outcome = outcome
+            self._version += 1
+            self._changed.notify_all()
+
+    def _load_config(self) -> Config:
+        content_dir, out_dir = self._overrides
+        return load_config(self._config_path, content_dir=content_dir, out_dir=out_dir)
+
+    # -- what to watch ------------------------------------------------------------------
+
+    @property
+    def config_file(self) -> Path:
+        path = self._config_path or self.config.path or Path.cwd() / CONFIG_NAME
+        return Path(path).resolve()
+
+    def folder(self) -> Path | None:
+        key = self._outcome.key
+        return (self.config.out_dir / key).resolve() if key else None
+
+    def watch_targets(self) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+        """(folders watched with their subfolders, folders watched alone), existing ones only.
+
+        Folders rather than files: editors save by writing a new file and renaming it, which
+        a watch on the old file would miss.
+        """
+        config = self.config
+        deep = self.source_dirs()
+        flat = [self.config_file.parent, config.root.resolve(), config.out_dir.resolve()]
+        folder = self.folder()
+        if folder is not None:
+            flat.append(folder)
+        return _existing(deep), _existing(p for p in flat if p not in deep)
+
+    def source_dirs(self) -> tuple[Path, ...]:
+        """The article folder and every theme folder, whether they exist now or not."""
+        from newsletter.render import theme_dirs
+
+        config = self.config
+        themes = [d.resolve() for d in theme_dirs(config)]
+        return tuple(dict.fromkeys([config.content_dir.resolve(), config.templates_dir.resolve(), *themes]))
+
+    def relevant(self, change: Change, raw: str) -> bool:
+        """Whether a file-system change is a source of the live edition (and not our own write)."""
+        path = Path(raw)
+        if not _DEFAULT_FILTER(change, raw):
+            return False
+        config = self.config
+        out_dir = config.out_dir.resolve()
+        folder = self.folder()
+        if folder is not None and path == folder / MANIFEST_NAME:
+            # The build itself writes issue.toml on the first build and when it appends a story.
+            return _digest(path) != self._own_manifest
+        if _inside(path, out_dir):
+            return False  # email.html, issue.json, temporary files: the build's output
+        if path == self.config_file:
+            return True
+        return any(path == source or _inside(path, source) for source in self.source_dirs())
+
+
+_DEFAULT_FILTER = DefaultFilter()
+
+
+def _default_build(config: Config, selection: Selection) -> Any:
+    from newsletter.build import build_issue
+
+    return build_issue(config, selection)
+
+
+def _overrides(config: Config, config_path: Path | None) -> tuple[str | None, str | None]:
+    """Which of --content/--out the command line set: they differ from what the file alone says."""
+    plain = load_config(config_path)
+    content = config.build.content_dir if config.build.content_dir != plain.build.content_dir else None
+    out = config.build.out_dir if config.build.out_dir != plain.build.out_dir else None
+    return content, out
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path != folder and path.is_relative_to(folder)
+
+
+def _existing(paths: Iterable[Path]) -> tuple[Path, ...]:
+    seen: list[Path] = []
+    for path in paths:
+        if path.is_dir() and path not in seen:
+            seen.append(path)
+    return tuple(seen)
+
+
+class Watcher(threading.Thread):
+    """Watches one kind of target (deep or flat) and rebuilds on relevant changes.
+
+    Re-reads its targets four times a second, so a folder that appears later (the edition's
+    folder after its first build, a new templates/) or a changed content_dir is picked up.
+    """
+
+    def __init__(self, live: LiveIssue, *, deep: bool, stop: threading.Event):
+        super().__init__(name=f"preview-watch-{'deep' if deep else 'flat'}", daemon=True)
+        self.live = live
+        self.deep = deep
+        self.stop = stop
+        self.ready = threading.Event()  # set once the first watch is in place
+
+    def targets(self) -> tuple[Path, ...]:
+        deep, flat = self.live.watch_targets()
+        return deep if self.deep else flat
+
+    def run(self) -> None:
+        previous: tuple[Path, ...] | None = None
+        while not self.stop.is_set():
+            paths = self.targets()
+            if not paths:
+                self.ready.set()
+                self.stop.wait(0.25)
+                continue
+            # A source folder that came (back) into view may have changed before it was watched.
+            catch_up = self.deep and previous is not None and bool(set(paths) - set(previous))
+            previous = paths
+            for changes in watchfiles.watch(*paths, watch_filter=self.live.relevant, recursive=self.deep,
+                                            debounce=400, step=50, rust_timeout=250, yield_on_timeout=True,
+                                            stop_event=self.stop, raise_interrupt=False):
+                # The first yield (a change, or the timeout) comes after the watch is in place.
+                self.ready.set()
+                if changes or catch_up:
+                    catch_up = False
+                    self.live.rebuild()
+                if self.targets() != paths:
+                    break
+
+
+def start_watching(live: LiveIssue, stop: threading.Event) -> list[Watcher]:
+    watchers = [Watcher(live, deep=True, stop=stop), Watcher(live, deep=False, stop=stop)]
+    for watcher in watchers:
+        watcher.start()
+    for watcher in watchers:
+        # Only then is the page announced: an edit made right after must not go unseen.
+        watcher.ready.wait(5)
+    return watchers
+
