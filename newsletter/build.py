@@ -12,7 +12,7 @@ from typing import Any
 
 from newsletter.config import Config
 from newsletter.content import latest_article_date, load_articles
-from newsletter.errors import ContentError, ContentErrors, EmptySelection, StrictFailure
+from newsletter.errors import ConfigError, ContentError, ContentErrors, EmptySelection, StrictFailure
 from newsletter.manifest import apply_manifest, sync_manifest
 from newsletter.models import Issue, Links, RenderedEmail
 from newsletter.pairing import pair_stories
@@ -54,6 +54,11 @@ def build_issue(
     from newsletter.text import plain_text
 
     period = resolve(selection, config.tz, now)
+    if not config.content_dir.is_dir():
+        raise ConfigError(
+            f"The content folder {config.content_dir} does not exist. Create it and put article files in it, "
+            "or point --content (or [build] content_dir in newsletter.toml) at your articles."
+        )
     articles, problems = load_articles(config.content_dir, period, config.headings)
     if problems and not skip_invalid:
         raise ContentErrors(problems)

@@ -10,6 +10,7 @@ The tree (exit code 1 unless noted; wrong usage is ``click.UsageError``, exit 2)
     ├── EmptySelection       no articles in the chosen range
     ├── StrictFailure        --strict and the build had warnings
     ├── ThemeError           a template in the theme is broken
+    ├── OutputError          issues/<week>/ cannot be written (permissions, a full disk)
     └── ServiceError         a mailing service refused or could not be reached
         ├── SettingMissing   a service setting is set nowhere
         └── UnsupportedFeature  the service cannot do what was asked
@@ -88,6 +89,10 @@ class StrictFailure(NewsletterError):
 
 class ThemeError(NewsletterError):
     """A theme template does not compile or render."""
+
+
+class OutputError(NewsletterError):
+    """The edition's folder cannot be written; nothing in it was changed."""
 
 
 class ServiceError(NewsletterError):

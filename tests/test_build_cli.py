@@ -181,3 +181,39 @@ def test_help_does_not_import_the_rendering_stack() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_missing_content_folder(workspace: Path) -> None:
+    result = run("build", *WEEK, "--content", "nope")
+    assert result.exit_code == 1 and "nope does not exist" in result.output and "--content" in result.output
+
+
+def test_unwritable_output_is_a_clear_error(workspace: Path) -> None:
+    blocker = workspace / "blocked"
+    blocker.write_text("a file where a folder should be")
+    result = run("build", *WEEK, "--out", str(blocker / "issues"))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"cannot write to {blocker / 'issues' / '2026-W48'}" in result.output and "--out" in result.output
+
+
+def test_failed_write_leaves_folder_unchanged(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    assert run("build", *WEEK).exit_code == 0
+    folder = workspace / "issues" / "2026-W48"
+    before = snapshot(folder)
+    (workspace / "content" / "2026-11-25-new.txt").write_text("New\nCITY – Body.\nAnalysis\nA.\nImpact\nI.\n")
+    real_replace = os.replace
+    calls: list[str] = []
+
+    def failing_replace(src: str, dst: str) -> None:
+        calls.append(str(dst))
+        if len(calls) == 2:  # the second rename fails: a full disk, a yanked drive
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    result = run("build", *WEEK)
+    assert result.exit_code == 1 and "No space left on device" in result.output
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+    assert snapshot(folder) == before  # the file already replaced was put back
