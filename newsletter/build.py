@@ -12,7 +12,7 @@ from typing import Any
 
 from newsletter.config import Config
 from newsletter.content import latest_article_date, load_articles
-from newsletter.errors import ConfigError, ContentError, ContentErrors, EmptySelection, StrictFailure
+from newsletter.errors import ContentError, ContentErrors, EmptySelection, StrictFailure
 from newsletter.manifest import apply_manifest, sync_manifest
 from newsletter.models import Issue, Links, RenderedEmail
 from newsletter.pairing import pair_stories
@@ -55,9 +55,10 @@ def build_issue(
 
     period = resolve(selection, config.tz, now)
     if not config.content_dir.is_dir():
-        raise ConfigError(
-            f"The content folder {config.content_dir} does not exist. Create it and put article files in it, "
-            "or point --content (or [build] content_dir in newsletter.toml) at your articles."
+        raise EmptySelection(
+            f"No articles: the content folder {config.content_dir} does not exist. "
+            "Create it and put article files in it, or point --content "
+            "(or [build] content_dir in newsletter.toml) at your articles."
         )
     articles, problems = load_articles(config.content_dir, period, config.headings)
     if problems and not skip_invalid:
