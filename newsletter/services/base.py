@@ -260,6 +260,16 @@ class HttpService(Service):
     # ---- draft operations the subclasses implement -----------------------------------------
 
     def find_draft(self, marker: str) -> Draft | None:
+        """The unsent draft carrying ``marker`` (left by an interrupted run), if there is one."""
+        found = self._find(marker)
+        return self._draft(found, marker) if found else None
+
+    def _find(self, marker: str) -> dict[str, Any] | None:
+        """The service's record of the draft marked ``marker``, searched the service's way."""
+        raise NotImplementedError
+
+    def _draft(self, data: Any, marker: str | None) -> Draft:
+        """A Draft from the service's answer about one draft."""
         raise NotImplementedError
 
     def create_draft(self, payload: Any, job: ExportJob) -> Draft:

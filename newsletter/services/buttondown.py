@@ -75,10 +75,6 @@ class ButtondownService(HttpService):
         data = data if isinstance(data, dict) else {}
         return Draft(str(data.get("id", "<new id>")), data.get("absolute_url") or None, marker)
 
-    def find_draft(self, marker: str) -> Draft | None:
-        email = self._find(marker)
-        return self._draft(email, marker) if email else None
-
     def _find(self, marker: str) -> dict[str, Any] | None:
         url: str | None = "/emails"
         params: dict[str, Any] | None = {"status": "draft", "ordering": "-creation_date"}

@@ -99,10 +99,6 @@ class ListmonkService(HttpService):
                 return dict(campaign)
         return None
 
-    def find_draft(self, marker: str) -> Draft | None:
-        campaign = self._find(marker)
-        return self._draft(campaign, marker) if campaign else None
-
     def create_draft(self, payload: dict[str, Any], job: ExportJob) -> Draft:
         def recheck() -> Response | None:
             campaign = self._find(job.marker)

@@ -110,10 +110,6 @@ class MailchimpService(HttpService):
         data = data if isinstance(data, dict) else {}
         return Draft(str(data.get("id", "<new id>")), data.get("archive_url") or None, marker)
 
-    def find_draft(self, marker: str) -> Draft | None:
-        campaign = self._find(marker)
-        return self._draft(campaign, marker) if campaign else None
-
     def _find(self, marker: str) -> dict[str, Any] | None:
         # No campaign search by title in the API: list the audience's unsent drafts, newest first.
         params = {"status": "save", "list_id": self.get("list_id"), "count": "1000", "sort_field": "create_time",
