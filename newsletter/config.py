@@ -201,8 +201,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {error}. See docs/configuration.md for the format.") from None
 
 
-def _line_of(path: Path | None, section: str, key: str | None = None) -> str:
-    """Best-effort 'file:line' for a key, so an error points where to look."""
+def line_of(path: Path | None, section: str, key: str | None = None) -> str:
+    """Best-effort 'file:line' of ``[section] key``, so an error points where to look."""
     if path is None:
         return "configuration"
     try:
@@ -226,17 +226,17 @@ def _from_dict(data: dict[str, Any], path: Path | None, root: Path) -> Config:
     for section, value in data.items():
         if section == "export":
             if not isinstance(value, dict):
-                raise ConfigError(f"{_line_of(path, section)}: [export] must be a table.")
+                raise ConfigError(f"{line_of(path, section)}: [export] must be a table.")
             values["export"] = value
         elif section == "strict":
             values["strict"] = bool(value)
         elif section in _SECTIONS:
             if not isinstance(value, dict):
-                raise ConfigError(f"{_line_of(path, section)}: [{section}] must be a table.")
+                raise ConfigError(f"{line_of(path, section)}: [{section}] must be a table.")
             values[section] = _section(_SECTIONS[section], section, value, path)
         else:
             known = ", ".join(f"[{name}]" for name in [*_SECTIONS, "export"])
-            raise ConfigError(f"{_line_of(path, section)}: unknown section [{section}]. Known sections: {known}.")
+            raise ConfigError(f"{line_of(path, section)}: unknown section [{section}]. Known sections: {known}.")
     return Config(**values)
 
 
@@ -246,7 +246,7 @@ def _section(cls: type, name: str, table: dict[str, Any], path: Path | None) -> 
     known = {f.name for f in fields(cls)}
     kwargs: dict[str, Any] = {}
     for key, value in table.items():
-        where = _line_of(path, name, key)
+        where = line_of(path, name, key)
         if key not in known:
             raise ConfigError(
                 f"{where}: unknown setting '{key}' in [{name}]. Known settings: {', '.join(sorted(known))}."
@@ -282,7 +282,7 @@ def _validate(config: Config) -> None:
     try:
         ZoneInfo(config.publication.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        where = _line_of(config.path, "publication", "timezone")
+        where = line_of(config.path, "publication", "timezone")
         raise ConfigError(
             f"{where}: unknown time zone '{config.publication.timezone}'. "
             "Use an IANA name such as 'America/Los_Angeles'."
@@ -290,10 +290,10 @@ def _validate(config: Config) -> None:
     for name in ("unsubscribe", "preferences", "view_online"):
         url = getattr(config.links, name)
         if not url.startswith("https://"):
-            where = _line_of(config.path, "links", name)
+            where = line_of(config.path, "links", name)
             raise ConfigError(f"{where}: [links] {name} must be an absolute https:// URL, not '{url}'.")
     if config.publication.logo and not config.publication.logo.startswith("https://"):
-        where = _line_of(config.path, "publication", "logo")
+        where = line_of(config.path, "publication", "logo")
         raise ConfigError(f"{where}: [publication] logo must be an absolute https:// URL.")
 
 

@@ -28,8 +28,8 @@ from typing import Any
 import click
 import httpx
 
-from newsletter.config import Config
-from newsletter.errors import ServiceError
+from newsletter.config import Config, line_of
+from newsletter.errors import ConfigError, ServiceError
 from newsletter.models import ExportResult, Links, RenderedEmail
 from newsletter.services import SERVICES, service_class
 from newsletter.services.base import Draft, ExportJob, Outcome, Service
@@ -63,6 +63,7 @@ def open_service(config: Config, service_name: str, test_to: tuple[str, ...] = (
                  client: httpx.Client | None = None, transport: httpx.BaseTransport | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> Service:
     """The named service with its settings checked; wrong usage is a click.UsageError (exit 2)."""
+    check_export_settings(config)
     cls = service_class(service_name)
     if cls is None:
         raise click.UsageError(f"Unknown service '{service_name}'. Choose one of: {', '.join(SERVICES)} "
@@ -74,6 +75,19 @@ def open_service(config: Config, service_name: str, test_to: tuple[str, ...] = (
         raise click.UsageError(f"{cls.label} cannot send test emails; use --to smtp (or your mailing service) "
                                "with --test-to.")
     return cls(config, echo=echo, client=client, transport=transport, sleep=sleep)
+
+
+def check_export_settings(config: Config) -> None:
+    """[export] may hold only ``default`` and one table per known service: a typo must not be ignored."""
+    known = ", ".join(SERVICES)
+    for name, value in config.export.items():
+        if name == "default":
+            if value not in SERVICES:
+                raise ConfigError(f"{line_of(config.path, 'export', 'default')}: [export] default = {value!r} is not "
+                                  f"a service. Choose one of: {known}.")
+        elif name not in SERVICES or not isinstance(value, dict):
+            raise ConfigError(f"{line_of(config.path, f'export.{name}')}: unknown [export.{name}]. "
+                              f"Services have tables [export.<service>], one of: {known}.")
 
 
 def export_email(service: Service, key: str, folder: Path, email: RenderedEmail, links: Links, *,

@@ -196,3 +196,20 @@ def test_article_syntax_in_the_real_theme_stays_text(name: str, workspace: Path,
     found = {m for text in texts for m in re.findall(syntax, text)}
     assert found <= allowed, found - allowed
     assert any("WESTMINSTER" in text for text in texts)  # the article is in the issue
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            '[export.listmonk]\napi_ulr = "https://lists.example"\n',
+            "newsletter.toml:2: unknown setting 'api_ulr' in [export.listmonk]",
+        ),
+        ("[export.mailchimpp]\nlist_id = 'x'\n", "newsletter.toml:1: unknown [export.mailchimpp]"),
+        ('[export]\ndefault = "sendgird"\n', "newsletter.toml:2: [export] default = 'sendgird' is not a service"),
+    ],
+)
+def test_export_settings_typos_are_named(workspace: Path, toml: str, message: str) -> None:
+    (workspace / "newsletter.toml").write_text(toml)
+    result = run("export", "--to", "listmonk", *WEEK, "--dry-run")
+    assert result.exit_code == 1 and message in result.output, result.output

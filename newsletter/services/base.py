@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from newsletter.config import Config, env_setting
+from newsletter.config import Config, env_setting, line_of
 from newsletter.errors import ConfigError, ServiceError, SettingMissing
 from newsletter.models import Links, RenderedEmail
 
@@ -142,6 +142,13 @@ class Service:
 
     def _load_settings(self) -> dict[str, str | None]:
         """Resolve every declared setting now, so all missing ones are reported together."""
+        known = {spec.key for spec in self.settings_spec}
+        for key in self.config.service_settings(self.name):
+            if key not in known:
+                raise ConfigError(
+                    f"{line_of(self.config.path, f'export.{self.name}', key)}: unknown setting '{key}' in "
+                    f"[export.{self.name}]. Known settings: {', '.join(sorted(known))}."
+                )
         values: dict[str, str | None] = {}
         missing: list[Setting] = []
         for spec in self.settings_spec:
