@@ -7,8 +7,11 @@ override the file. Unknown keys are errors (a typo must not silently fall back t
 from __future__ import annotations
 
 import os
+import re
+import string
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -96,6 +99,64 @@ class Theme:
 
 
 @dataclass(frozen=True)
+class Labels:
+    """Every word the email itself shows, in the publication's language ([labels]).
+
+    Values are shown as written, except ``issue`` and ``read_more``: format strings that may
+    use ``{number}`` and ``{headline}`` (a literal brace is written twice there).
+    ``analysis`` and ``impact`` are empty in [labels] (then [headings] analysis_label and
+    impact_label apply); a [labels.<lang>] table may set them. ``languages`` holds those
+    tables: primary language tag -> the keys it overrides.
+    """
+
+    issue: str = "Issue {number}"
+    contents: str = "In this issue"
+    read_more: str = "Read the full story: {headline}"
+    unsubscribe: str = "Unsubscribe"
+    preferences: str = "Manage your preferences"
+    view_online: str = "View this email in your browser"
+    months: tuple[str, ...] = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    date_order: str = "mdy"  # "mdy": Nov 23 – 29, 2026; "dmy": 23 – 29 Nov 2026
+    analysis: str = ""
+    impact: str = ""
+    languages: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def text(self, key: str, **values: object) -> str:
+        """The label ``key`` with its placeholders filled in (plain text: escape it where it goes)."""
+        template: str = getattr(self, key)
+        return template.format(**values) if key in _LABEL_FIELDS else template
+
+    def date_text(self, day: date, year: bool = True) -> str:
+        """One day, e.g. 'Nov 23, 2026' (mdy) or '23 nov. 2026' (dmy)."""
+        month = self.months[day.month - 1]
+        if self.date_order == "dmy":
+            return f"{day.day} {month} {day.year}" if year else f"{day.day} {month}"
+        return f"{month} {day.day}, {day.year}" if year else f"{month} {day.day}"
+
+    def date_range(self, start: date, end: date) -> str:
+        """Inclusive days as a reader says them, e.g. 'Nov 23 – 29, 2026' or '23 – 29 nov. 2026'."""
+        if start.year != end.year:
+            return f"{self.date_text(start)} – {self.date_text(end)}"
+        if start.month != end.month:
+            return f"{self.date_text(start, year=False)} – {self.date_text(end)}"
+        if self.date_order == "dmy":
+            return f"{start.day} – {self.date_text(end)}"
+        return f"{self.date_text(start, year=False)} – {end.day}, {end.year}"
+
+
+# The labels that are format strings, and the {placeholders} each may use: any other is a
+# typo caught when the file is read. The other labels are shown as written.
+_LABEL_FIELDS: dict[str, frozenset[str]] = {"issue": frozenset({"number"}), "read_more": frozenset({"headline"})}
+_LANGUAGE_ONLY = ("analysis", "impact")  # [labels] itself takes these from [headings]
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}$")  # a BCP 47 primary language subtag (ISO 639)
+
+
+def primary_language(tag: str | None) -> str:
+    """'vi' for 'vi', 'vi-VN' or 'VI_vn'; empty for no tag."""
+    return (tag or "").replace("_", "-").split("-")[0].lower()
+
+
+@dataclass(frozen=True)
 class Build:
     content_dir: str = "content"
     out_dir: str = "issues"
@@ -117,6 +178,7 @@ class Config:
     links: LinkSettings = field(default_factory=LinkSettings)
     theme: Theme = field(default_factory=Theme)
     build: Build = field(default_factory=Build)
+    labels: Labels = field(default_factory=Labels)
     export: dict[str, Any] = field(default_factory=dict)  # [export] default + [export.<service>]
     strict: bool = False
 
@@ -140,6 +202,18 @@ class Config:
         table = self.export.get(service, {})
         return dict(table) if isinstance(table, dict) else {}
 
+    def labels_for(self, lang: str | None = None) -> Labels:
+        """The labels for text in ``lang`` (default: the publication's language), complete.
+
+        [labels] with the matching [labels.<lang>] table applied; analysis and impact fall back
+        to [headings] analysis_label / impact_label.
+        """
+        base = self.labels
+        overrides = base.languages.get(primary_language(lang or self.publication.language), {})
+        merged = replace(base, **overrides) if overrides else base
+        return replace(merged, analysis=merged.analysis or self.headings.analysis_label,
+                       impact=merged.impact or self.headings.impact_label)
+
     @property
     def default_service(self) -> str:
         value = self.export.get("default", "eml")
@@ -153,6 +227,7 @@ _SECTIONS = {
     "links": LinkSettings,
     "theme": Theme,
     "build": Build,
+    "labels": Labels,
 }
 
 
@@ -209,7 +284,7 @@ def line_of(path: Path | None, section: str, key: str | None = None) -> str:
         lines = path.read_text("utf-8-sig").splitlines()
     except OSError:
         return str(path)
-    in_section = False
+    in_section = section == ""  # "": a key before the first [table]
     for number, line in enumerate(lines, 1):
         stripped = line.strip()
         if stripped.startswith("["):
@@ -230,6 +305,10 @@ def _from_dict(data: dict[str, Any], path: Path | None, root: Path) -> Config:
             values["export"] = value
         elif section == "strict":
             values["strict"] = bool(value)
+        elif section == "labels":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{line_of(path, '', section)}: [labels] must be a table.")
+            values["labels"] = _labels(value, path)
         elif section in _SECTIONS:
             if not isinstance(value, dict):
                 raise ConfigError(f"{line_of(path, section)}: [{section}] must be a table.")
@@ -253,6 +332,89 @@ def _section(cls: type, name: str, table: dict[str, Any], path: Path | None) -> 
             )
         kwargs[key] = _coerce(hints[key], value, f"{where}: [{name}] {key}")
     return cls(**kwargs)
+
+
+def _labels(table: dict[str, Any], path: Path | None) -> Labels:
+    """[labels] and its [labels.<lang>] tables, every value checked where it is written."""
+    own = {k: v for k, v in table.items() if not isinstance(v, dict)}
+    _check_label_keys(own, "labels", path, language=False)
+    labels: Labels = _section(Labels, "labels", own, path)
+    _check_label_values(labels, own, "labels", path)
+    languages: dict[str, dict[str, Any]] = {}
+    for tag, value in table.items():
+        if not isinstance(value, dict):
+            continue
+        name = f"labels.{tag}"
+        where = line_of(path, name)
+        if where == str(path):  # written inline in [labels] as `tag = { ... }`
+            where = line_of(path, "labels", tag)
+        if not _LANGUAGE_TAG.match(tag):
+            raise ConfigError(
+                f"{where}: [{name}] is not a language: name the table after a language tag such as "
+                "[labels.vi] or [labels.fr]."
+            )
+        for key, item in value.items():
+            if isinstance(item, dict):
+                at = line_of(path, name, key)
+                raise ConfigError(f"{line_of(path, f'{name}.{key}') if at == str(path) else at}: [{name}] must be a "
+                                  f"table of strings; '{key}' is a table.")
+        _check_label_keys(value, name, path, language=True)
+        checked = _section(Labels, name, value, path)
+        _check_label_values(checked, value, name, path)
+        languages[tag.lower()] = {key: getattr(checked, key) for key in value}
+    return replace(labels, languages=languages)
+
+
+def _check_label_keys(table: dict[str, Any], name: str, path: Path | None, language: bool) -> None:
+    known = [f.name for f in fields(Labels) if f.name != "languages" and (language or f.name not in _LANGUAGE_ONLY)]
+    for key in table:
+        if key in known:
+            continue
+        where = line_of(path, name, key)
+        if key in _LANGUAGE_ONLY:
+            raise ConfigError(
+                f"{where}: [labels] {key} is set in [headings] as {key}_label; only a [labels.<language>] "
+                f"table (e.g. [labels.vi]) sets {key}, for the stories in that language."
+            )
+        hint = ""
+        if not language and _LANGUAGE_TAG.match(key):
+            hint = f" A language's labels are a table: [labels.{key}] with the same settings."
+        raise ConfigError(
+            f"{where}: unknown setting '{key}' in [{name}]. Known settings: {', '.join(sorted(known))}.{hint}"
+        )
+
+
+def _check_label_values(labels: Labels, table: dict[str, Any], name: str, path: Path | None) -> None:
+    for key in table:
+        where = line_of(path, name, key)
+        value = getattr(labels, key)
+        if key == "months":
+            if len(value) != 12:
+                raise ConfigError(f"{where}: [{name}] months must list 12 month names, not {len(value)}.")
+            continue
+        if key == "date_order":
+            if value not in ("mdy", "dmy"):
+                raise ConfigError(f"{where}: [{name}] date_order must be \"mdy\" or \"dmy\", not '{value}'.")
+            continue
+        if key not in _LABEL_FIELDS:
+            continue  # shown as written
+        allowed = _LABEL_FIELDS[key]
+        can = " or ".join(f"{{{a}}}" for a in sorted(allowed))
+        try:
+            parts = list(string.Formatter().parse(value))
+        except ValueError as error:
+            raise ConfigError(
+                f"{where}: [{name}] {key} = '{value}' is not a valid label ({error}); "
+                "write a literal brace twice ({{ or }})."
+            ) from None
+        for _, field_name, spec, conversion in parts:
+            if field_name is None:
+                continue
+            if field_name not in allowed or spec or conversion:
+                raise ConfigError(
+                    f"{where}: [{name}] {key} = '{value}' has an unknown placeholder; {key} can use {can} "
+                    "(write a literal brace twice: {{ or }})."
+                )
 
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:

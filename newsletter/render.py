@@ -12,11 +12,10 @@ import jinja2
 from markupsafe import Markup, escape
 from mjml import mjml2html
 
-from newsletter.config import Config, Theme
+from newsletter.config import Config, Labels, Theme
 from newsletter.errors import ThemeError
 from newsletter.models import Issue, Links, Paragraph, Story
 from newsletter.shorten import shorten
-from newsletter.weeks import Period
 
 ENTRY_TEMPLATE = "email.mjml.j2"
 # Merge-tag syntax of the mailing services (Mailchimp *|UNSUB|*, listmonk and Buttondown
@@ -189,7 +188,7 @@ def _paragraphs(text: str) -> list[Markup]:
 class Part:
     """The analysis or impact of a story as shown: label, paragraphs and whether it was cut."""
 
-    label: str
+    label: Markup
     paragraphs: tuple[Markup, ...]
     shortened: bool
 
@@ -213,6 +212,7 @@ class StoryView:
     image_height: int
     author: Markup | None
     date: str
+    read_more: Markup  # "Read the full story: <headline>" in the story's language
 
 
 def _html(paragraph: Paragraph) -> Markup:
@@ -223,7 +223,7 @@ def _part(label: str, paragraphs: tuple[Paragraph, ...], max_words: int) -> Part
     if not paragraphs:
         return None
     result = shorten(paragraphs, max_words)
-    return Part(label, tuple(_html(p) for p in result.paragraphs), result.shortened)
+    return Part(safe(label), tuple(_html(p) for p in result.paragraphs), result.shortened)
 
 
 def story_lang(story: Story, config: Config) -> str | None:
@@ -238,6 +238,9 @@ def story_view(story: Story, config: Config, lead: bool = False) -> StoryView:
         rest = tuple(p for p in story.body if p.text != story.lede.text)
         more = tuple(_html(p) for p in shorten(rest, config.theme.lead_words).paragraphs) if rest else ()
     section = config.theme.section_label(story.section)
+    # A story's own words (its headings, its link, its date) follow its language; the section
+    # label is the publication's, like the rest of the email around the card.
+    labels = config.labels_for(story.lang)
     return StoryView(
         id=story.id,
         headline=safe(story.headline),
@@ -246,33 +249,45 @@ def story_view(story: Story, config: Config, lead: bool = False) -> StoryView:
         lang=story_lang(story, config),
         lede=_html(story.lede),
         more=more,
-        analysis=_part(config.headings.analysis_label, story.analysis, config.theme.max_words_analysis),
-        impact=_part(config.headings.impact_label, story.impact, config.theme.max_words_impact),
+        analysis=_part(labels.text("analysis"), story.analysis, config.theme.max_words_analysis),
+        impact=_part(labels.text("impact"), story.impact, config.theme.max_words_impact),
         image=story.image if story.image and story.image.startswith("https://") else None,
         image_alt=safe(story.image_alt or ""),
         image_width=IMAGE_WIDTH,
         image_height=IMAGE_HEIGHT,
         author=safe(story.author) if story.author else None,
-        date=f"{story.date:%b} {story.date.day}, {story.date.year}",
+        date=labels.date_text(story.date),
+        # Formatted as plain text first, then escaped whole: neither the label nor the headline
+        # can add markup or merge tags.
+        read_more=safe(labels.text("read_more", headline=story.headline)),
     )
+
+
+def label_view(labels: Labels, issue: Issue) -> dict[str, Markup]:
+    """The email-wide words, as safe HTML: ``labels.issue``, ``labels.contents``, the footer links."""
+    view = {key: safe(labels.text(key)) for key in ("contents", "unsubscribe", "preferences", "view_online")}
+    view["issue"] = safe(labels.text("issue", number=issue.number)) if issue.number else Markup("")
+    return view
 
 
 def context(issue: Issue, config: Config, links: Links) -> dict[str, Any]:
     """Everything a template can use; documented in docs/theming.md."""
     stories = [story_view(s, config, lead=(i == 0)) for i, s in enumerate(issue.stories)]
+    labels = config.labels_for(config.publication.language)
     return {
         "issue": issue,
         "subject": safe(issue.subject),
         "preheader": safe(issue.preheader),
         "preheader_pad": Markup(_PREHEADER_PAD),
         "intro": _paragraphs(issue.intro),
-        "date_range": Period(issue.key, issue.start, issue.end).label,
+        "date_range": labels.date_range(issue.start, issue.end),
         "lead": stories[0] if stories else None,
         "stories": stories[1:],
         "all_stories": stories,
         "publication": config.publication,
         "theme": config.theme,
         "headings": config.headings,
+        "labels": label_view(labels, issue),
         "colors": palette(config.theme),
         "links": links,
         "lang": config.publication.language,

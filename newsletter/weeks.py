@@ -32,16 +32,6 @@ class Period:
     def __contains__(self, day: object) -> bool:
         return isinstance(day, date) and self.start <= day <= self.end
 
-    @property
-    def label(self) -> str:
-        """Human date range, e.g. 'Nov 23 – 29, 2026'."""
-        s, e = self.start, self.end
-        if s.year != e.year:
-            return f"{s:%b} {s.day}, {s.year} – {e:%b} {e.day}, {e.year}"
-        if s.month != e.month:
-            return f"{s:%b} {s.day} – {e:%b} {e.day}, {e.year}"
-        return f"{s:%b} {s.day} – {e.day}, {e.year}"
-
 
 def parse_selection(week: str | None, since: date | None, until: date | None) -> Selection:
     """Check the options belong together; wrong usage is a click.UsageError (exit 2)."""

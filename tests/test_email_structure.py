@@ -88,11 +88,16 @@ def check_structure(issue: Issue, source: str, config: Config) -> None:
     # every story: headline, analysis and impact under the configured labels, descriptive link
     for story in issue.stories:
         assert story.headline in h2
-        assert f"Read the full story: {story.headline}" in " ".join(text.split())
+        read_more = config.labels_for(story.lang).text("read_more", headline=story.headline)
+        assert read_more in " ".join(text.split())
         assert any(a.get("href") == story.url for a in page.all("a"))
     labels = [heading for level, heading in page.headings if level == 3]
-    assert labels.count(config.headings.analysis_label) == sum(s.has_analysis for s in issue.stories)
-    assert labels.count(config.headings.impact_label) == sum(s.has_impact for s in issue.stories)
+    for story in issue.stories:  # a story's headings are in its own language ([labels.<lang>])
+        story_labels = config.labels_for(story.lang)
+        analysed = sum(s.has_analysis for s in issue.stories if config.labels_for(s.lang) == story_labels)
+        assert labels.count(story_labels.analysis) == analysed
+        assert labels.count(story_labels.impact) == sum(s.has_impact for s in issue.stories
+                                                        if config.labels_for(s.lang) == story_labels)
     # images: alt, width and height
     for img in page.all("img"):
         assert "alt" in img and img["width"].isdigit() and img["height"].isdigit(), img

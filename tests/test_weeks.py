@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import click
 import pytest
 
-from newsletter.weeks import Selection, parse_selection, resolve, week_of, week_period
+from newsletter.weeks import Selection, parse_selection, resolve, week_period
 
 LA = ZoneInfo("America/Los_Angeles")
 
@@ -65,9 +65,3 @@ def test_range() -> None:
     period = resolve(Selection(since=date(2026, 11, 1), until=date(2026, 11, 14)), LA)
     assert period.key == "2026-11-01_2026-11-14"
     assert date(2026, 11, 14) in period and date(2026, 11, 15) not in period
-
-
-def test_labels() -> None:
-    assert week_period("2026-W48").label == "Nov 23 – 29, 2026"
-    assert week_of(date(2026, 12, 1)).label == "Nov 30 – Dec 6, 2026"
-    assert week_period("2026-W53").label == "Dec 28, 2026 – Jan 3, 2027"
