@@ -414,6 +414,9 @@ def _md() -> Any:
         from markdown_it import MarkdownIt
 
         _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+        # An email's links must work from any inbox: absolute web or mail links only. Any
+        # other target (relative, javascript:, data:) leaves the link's words as plain text.
+        _markdown.validateLink = lambda url: url.strip().lower().startswith(("https://", "http://", "mailto:"))
     return _markdown
 
 

@@ -47,7 +47,7 @@ def to_story(article: Article, config: Config) -> Story:
         id=story_id(article, config),
         source=article.path,
         headline=article.headline,
-        url=article.url or article_url(article, config),
+        url=story_url(article, config),
         date=article.date,
         lede=lede,
         body=body,
@@ -60,6 +60,14 @@ def to_story(article: Article, config: Config) -> Story:
         lang=article.lang or detect_language(article, config.publication.language),
         tags=article.tags,
     )
+
+
+def story_url(article: Article, config: Config) -> str:
+    """Where the headline links: the file's url when it is an absolute https one."""
+    url = article.url or ""
+    if url.lower().startswith("http://"):
+        return "https://" + url[len("http://") :]
+    return url if url.lower().startswith("https://") else article_url(article, config)
 
 
 def article_url(article: Article, config: Config) -> str:
@@ -105,6 +113,12 @@ def story_warnings(article: Article, story: Story, config: Config) -> list[str]:
         warnings.append(
             f"{where}: no url, so the story links to {config.publication.url}; "
             "add 'url:' front matter or set [build] article_url"
+        )
+    elif article.url and article.url.lower().startswith("http://"):
+        warnings.append(f"{where}: url '{article.url}' is not https://, so the email links to {story.url}")
+    elif article.url and story.url != article.url:
+        warnings.append(
+            f"{where}: url '{article.url}' is not an absolute https:// URL, so the story links to {story.url}"
         )
     elif not story.url.startswith("https://"):
         warnings.append(f"{where}: url '{story.url}' is not https://; email links must be absolute https URLs")

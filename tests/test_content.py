@@ -247,3 +247,13 @@ def test_markdown_lines_join_like_commonmark(tmp_path: Path) -> None:
     text = "---\ntitle: T\ndate: 2026-11-24\n---\nSee [the readings](https://x.example/r)\nand pack masks.\n\nNext.\n"
     article = read_article(write(tmp_path / "a.md", text), H)
     assert [p.text for p in article.body] == ["See the readings and pack masks.", "Next."]
+
+
+def test_markdown_links_must_be_absolute(tmp_path: Path) -> None:
+    text = (
+        "---\ntitle: T\ndate: 2026-11-24\n---\n[evil](javascript:alert(1)) [rel](/x) [ok](https://a.example/b) "
+        "[mail](mailto:ed@a.example)\n"
+    )
+    html = read_article(write(tmp_path / "a.md", text), H).body[0].html
+    assert 'href="javascript' not in html and 'href="/x"' not in html and html.count("<a ") == 2
+    assert '<a href="https://a.example/b">ok</a>' in html and 'href="mailto:ed@a.example"' in html

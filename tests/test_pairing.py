@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from newsletter.config import Build, Config, Headings
 from newsletter.content import text_paragraph
 from newsletter.models import Article
@@ -76,3 +78,18 @@ def test_no_url_anywhere_links_home_and_warns() -> None:
     config = replace(CONFIG, build=Build())
     (story,), warnings = pair_stories([article()], config)
     assert story.url == config.publication.url and any("no url" in w for w in warnings)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected", "warning"),
+    [
+        ("https://news.example/a", "https://news.example/a", None),
+        ("http://news.example/a", "https://news.example/a", "is not https://"),
+        ("javascript:alert(1)", "https://news.example/2026/11/pact/", "not an absolute https:// URL"),
+        ("/2026/11/a/", "https://news.example/2026/11/pact/", "not an absolute https:// URL"),
+    ],
+)
+def test_story_links_are_absolute_https(url: str, expected: str, warning: str | None) -> None:
+    (story,), warnings = pair_stories([article(url=url)], CONFIG)
+    assert story.url == expected
+    assert (warning is None and warnings == []) or any(warning in w for w in warnings if warning)
