@@ -69,6 +69,11 @@ def build_issue(
     folder = config.out_dir / period.key
     manifest = sync_manifest(folder / MANIFEST_NAME, period, stories, config)
     issue = apply_manifest(manifest, period, stories, [*warnings, *manifest.warnings])
+    if not issue.stories:
+        raise EmptySelection(
+            f"{manifest.path}: every story of {period.key} is left out (include = false) or unknown. "
+            "Set include = true on at least one [[stories]] block."
+        )
     if config.strict and issue.warnings:
         raise StrictFailure(_strict_message(issue.warnings))
     placeholders = _placeholders()

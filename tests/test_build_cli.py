@@ -217,3 +217,11 @@ def test_failed_write_leaves_folder_unchanged(workspace: Path, monkeypatch: pyte
     assert result.exit_code == 1 and "No space left on device" in result.output
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]
     assert snapshot(folder) == before  # the file already replaced was put back
+
+
+def test_every_story_excluded_is_an_error(workspace: Path) -> None:
+    manifest = workspace / "issues" / "2026-W48" / "issue.toml"
+    manifest.write_text(manifest.read_text().replace("include = true", "include = false"))
+    result = run("build", *WEEK)
+    assert result.exit_code == 1 and "every story of 2026-W48 is left out" in result.output
+    assert str(manifest) in result.output
