@@ -39,7 +39,8 @@ def article_files(content_dir: Path, period: Period | None = None) -> Iterator[P
     """Article files under ``content_dir`` (any depth), sorted; companions and hidden files left out.
 
     With a ``period``, folders named like a year (``2025``) or a month (``2025/10``) that lie
-    outside it are not even listed, so an archive of years costs nothing.
+    outside it are not even listed, and files whose names date them outside it are passed
+    over by name alone, so an archive costs next to nothing.
     """
     if not content_dir.is_dir():
         return
@@ -51,6 +52,8 @@ def article_files(content_dir: Path, period: Period | None = None) -> Iterator[P
             if name.startswith((".", "_")) or not name.lower().endswith(ARTICLE_SUFFIXES):
                 continue
             path = Path(folder, name)
+            if period is not None and (day := name_date(path)) is not None and day not in period:
+                continue  # dated outside the period by its name: never opened
             if companion_part(path) is None:
                 found.append(path)
     yield from sorted(found)
@@ -105,9 +108,6 @@ def load_articles(content_dir: Path, period: Period, headings: Headings) -> tupl
     articles: list[Article] = []
     problems: list[ContentError] = []
     for path in article_files(content_dir, period):
-        day = name_date(path)
-        if day is not None and day not in period:
-            continue
         try:
             article = read_article(path, headings)
         except ContentError as error:
