@@ -161,26 +161,7 @@ def preview_command(
     metavar="SERVICE",
     help="eml, smtp, mailchimp, buttondown or listmonk (default: [export] default in newsletter.toml, else eml).",
 )
-@click.option("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W48 (default: the current week).")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="First day of a custom range.")
-@click.option(
-    "--until", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Last day of a custom range (inclusive)."
-)
-@click.option(
-    "--content",
-    "content_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of article files (default: content/).",
-)
-@click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of editions (default: issues/)."
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Settings file (default: ./newsletter.toml).",
-)
+@selection_options
 @click.option("--dry-run", is_flag=True, help="Print the requests it would make (secrets redacted) and change nothing.")
 @click.option(
     "--test-to", "test_to", multiple=True, metavar="ADDRESS", help="Send a test email to this address (repeatable)."
