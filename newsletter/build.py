@@ -12,7 +12,7 @@ from typing import Any
 
 from newsletter.config import Config
 from newsletter.content import latest_article_date, load_articles
-from newsletter.errors import ContentError, ContentErrors, EmptySelection, StrictFailure
+from newsletter.errors import ContentError, ContentErrors, EmptySelection, StrictFailure, shown
 from newsletter.manifest import apply_manifest, sync_manifest
 from newsletter.models import Issue, Links, RenderedEmail
 from newsletter.pairing import pair_stories
@@ -169,9 +169,9 @@ def report(result: BuildResult, echo: Callable[[str], Any]) -> None:
     for warning in result.warnings:
         echo(f"Warning: {warning}")
     issue = result.issue
-    echo(f"Built {result.folder} ({len(issue.stories)} stories, {issue.start} to {issue.end})")
+    echo(f"Built {shown(result.folder)} ({len(issue.stories)} stories, {issue.start} to {issue.end})")
     if result.manifest_created:
-        echo(f"  wrote {result.folder / MANIFEST_NAME}: edit it to reorder stories or change the subject")
+        echo(f"  wrote {shown(result.folder / MANIFEST_NAME)}: edit it to reorder stories or change the subject")
     for story_id in result.stories_added:
         echo(f"  added new story {story_id} at the end of {MANIFEST_NAME}")
     echo(f"  {HTML_NAME} {result.sizes[HTML_NAME] / 1000:.1f} kB, {TEXT_NAME} {result.sizes[TEXT_NAME] / 1000:.1f} kB")

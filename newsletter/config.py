@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from newsletter.errors import ConfigError
+from newsletter.errors import ConfigError, shown
 
 CONFIG_NAME = "newsletter.toml"
 
@@ -211,8 +211,11 @@ class Config:
         base = self.labels
         overrides = base.languages.get(primary_language(lang or self.publication.language), {})
         merged = replace(base, **overrides) if overrides else base
-        return replace(merged, analysis=merged.analysis or self.headings.analysis_label,
-                       impact=merged.impact or self.headings.impact_label)
+        return replace(
+            merged,
+            analysis=merged.analysis or self.headings.analysis_label,
+            impact=merged.impact or self.headings.impact_label,
+        )
 
     @property
     def default_service(self) -> str:
@@ -264,16 +267,16 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: no such configuration file. Check --config, or run without it to use the defaults."
+            f"{shown(path)}: no such configuration file. Check --config, or run without it to use the defaults."
         ) from None
     except OSError as error:
-        raise ConfigError(f"{path}: cannot be read ({error.strerror}).") from None
+        raise ConfigError(f"{shown(path)}: cannot be read ({error.strerror}).") from None
     try:
         return tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: is not UTF-8 text. Save it as UTF-8.") from None
+        raise ConfigError(f"{shown(path)}: is not UTF-8 text. Save it as UTF-8.") from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: invalid TOML: {error}. See docs/configuration.md for the format.") from None
+        raise ConfigError(f"{shown(path)}: invalid TOML: {error}. See docs/configuration.md for the format.") from None
 
 
 def line_of(path: Path | None, section: str, key: str | None = None) -> str:
@@ -283,17 +286,17 @@ def line_of(path: Path | None, section: str, key: str | None = None) -> str:
     try:
         lines = path.read_text("utf-8-sig").splitlines()
     except OSError:
-        return str(path)
+        return shown(path)
     in_section = section == ""  # "": a key before the first [table]
     for number, line in enumerate(lines, 1):
         stripped = line.strip()
         if stripped.startswith("["):
             in_section = stripped.strip("[] ") == section
             if in_section and key is None:
-                return f"{path}:{number}"
+                return f"{shown(path)}:{number}"
         elif in_section and key and stripped.split("=", 1)[0].strip().strip('"') == key:
-            return f"{path}:{number}"
-    return str(path)
+            return f"{shown(path)}:{number}"
+    return shown(path)
 
 
 def _from_dict(data: dict[str, Any], path: Path | None, root: Path) -> Config:
@@ -356,8 +359,10 @@ def _labels(table: dict[str, Any], path: Path | None) -> Labels:
         for key, item in value.items():
             if isinstance(item, dict):
                 at = line_of(path, name, key)
-                raise ConfigError(f"{line_of(path, f'{name}.{key}') if at == str(path) else at}: [{name}] must be a "
-                                  f"table of strings; '{key}' is a table.")
+                raise ConfigError(
+                    f"{line_of(path, f'{name}.{key}') if at == str(path) else at}: [{name}] must be a "
+                    f"table of strings; '{key}' is a table."
+                )
         _check_label_keys(value, name, path, language=True)
         checked = _section(Labels, name, value, path)
         _check_label_values(checked, value, name, path)
@@ -394,7 +399,7 @@ def _check_label_values(labels: Labels, table: dict[str, Any], name: str, path: 
             continue
         if key == "date_order":
             if value not in ("mdy", "dmy"):
-                raise ConfigError(f"{where}: [{name}] date_order must be \"mdy\" or \"dmy\", not '{value}'.")
+                raise ConfigError(f'{where}: [{name}] date_order must be "mdy" or "dmy", not \'{value}\'.')
             continue
         if key not in _LABEL_FIELDS:
             continue  # shown as written

@@ -26,6 +26,15 @@ from pathlib import Path
 import click
 
 
+def shown(path: Path | str) -> str:
+    """A path as the user should read it: relative to the current folder when inside it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve())) if path.is_absolute() else str(path)
+    except (ValueError, OSError):
+        return str(path)
+
+
 class NewsletterError(click.ClickException):
     """Base class: Click prints ``Error: <message>`` and exits with 1."""
 
@@ -52,7 +61,7 @@ class ContentError(NewsletterError):
 
     @property
     def where(self) -> str:
-        return f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{shown(self.path)}:{self.line}" if self.line else shown(self.path)
 
     def describe(self) -> str:
         text = f"{self.where}: {self.problem}"
@@ -71,7 +80,7 @@ class ContentErrors(ContentError):
         count = len(self.errors)
         lines = [f"{count} article file{'s' if count != 1 else ''} cannot be used:"]
         lines += [f"  {error.describe()}" for error in self.errors]
-        lines.append("Fix them, or pass --skip-invalid to build from the rest.")
+        lines.append(f"Fix {'it' if count == 1 else 'them'}, or pass --skip-invalid to build from the rest.")
         return "\n".join(lines)
 
 

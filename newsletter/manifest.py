@@ -17,7 +17,7 @@ from tomlkit.exceptions import ParseError
 from tomlkit.items import Table
 
 from newsletter.config import Config
-from newsletter.errors import ManifestError
+from newsletter.errors import ManifestError, shown
 from newsletter.models import Issue, Story
 from newsletter.weeks import Period
 
@@ -49,6 +49,7 @@ class Manifest:
 
 def sync_manifest(path: Path, period: Period, stories: list[Story], config: Config) -> Manifest:
     """Read issue.toml (or propose one) and append the stories it does not know yet."""
+    where = shown(path)
     if not path.exists():
         document = _proposal(period, stories, config, _next_number(path.parent.parent, period.key))
         manifest = _read(path, tomlkit.dumps(document), stories)
@@ -57,7 +58,7 @@ def sync_manifest(path: Path, period: Period, stories: list[Story], config: Conf
     try:
         text = path.read_text("utf-8-sig")
     except UnicodeDecodeError:
-        raise ManifestError(f"{path}: is not UTF-8 text. Save it as UTF-8.") from None
+        raise ManifestError(f"{where}: is not UTF-8 text. Save it as UTF-8.") from None
     manifest = _read(path, text, stories)
     known = set(manifest.order) | manifest.excluded
     new = [story for story in stories if story.id not in known]
@@ -93,23 +94,24 @@ def apply_manifest(manifest: Manifest, period: Period, stories: list[Story], war
 
 
 def _read(path: Path, text: str, stories: list[Story]) -> Manifest:
+    where = shown(path)
     try:
         document = tomlkit.parse(text)
     except ParseError as error:
         raise ManifestError(
-            f"{path}:{error.line}: invalid TOML ({_reason(error)}). "
+            f"{where}:{error.line}: invalid TOML ({_reason(error)}). "
             "Fix that line, or delete the file to have the build propose a new one."
         ) from None
     data: dict[str, Any] = document.unwrap()
     subject = _string(path, text, data, "subject")
     if not subject.strip():
-        raise ManifestError(f"{path}:{_line(text, 'subject')}: subject is empty. Write the email's subject line.")
+        raise ManifestError(f"{where}:{_line(text, 'subject')}: subject is empty. Write the email's subject line.")
     number = data.get("number")
     if number is not None and (isinstance(number, bool) or not isinstance(number, int)):
-        raise ManifestError(f"{path}:{_line(text, 'number')}: number must be a whole number, like 12.")
+        raise ManifestError(f"{where}:{_line(text, 'number')}: number must be a whole number, like 12.")
     entries = data.get("stories", [])
     if not isinstance(entries, list):
-        raise ManifestError(f"{path}:{_line(text, 'stories')}: stories must be [[stories]] tables, each with an id.")
+        raise ManifestError(f"{where}:{_line(text, 'stories')}: stories must be [[stories]] tables, each with an id.")
     order: list[str] = []
     excluded: set[str] = set()
     warnings: list[str] = []
@@ -117,12 +119,12 @@ def _read(path: Path, text: str, stories: list[Story]) -> Manifest:
     for entry in entries:
         story_id = entry.get("id") if isinstance(entry, dict) else None
         if not isinstance(story_id, str) or not story_id:
-            raise ManifestError(f'{path}:{_line(text, "stories")}: every [[stories]] table needs id = "...".')
+            raise ManifestError(f'{where}:{_line(text, "stories")}: every [[stories]] table needs id = "...".')
         include = entry.get("include", True)
         if not isinstance(include, bool):
-            raise ManifestError(f"{path}:{_line(text, story_id)}: include must be true or false (story {story_id}).")
+            raise ManifestError(f"{where}:{_line(text, story_id)}: include must be true or false (story {story_id}).")
         if story_id in order or story_id in excluded:
-            warnings.append(f"{path}:{_line(text, story_id)}: story {story_id} is listed twice; the first one counts")
+            warnings.append(f"{where}:{_line(text, story_id)}: story {story_id} is listed twice; the first one counts")
             continue
         if not include:
             excluded.add(story_id)
@@ -130,7 +132,7 @@ def _read(path: Path, text: str, stories: list[Story]) -> Manifest:
         order.append(story_id)
         if story_id not in present:
             warnings.append(
-                f"{path}:{_line(text, story_id)}: story {story_id} has no article file in this week "
+                f"{where}:{_line(text, story_id)}: story {story_id} has no article file in this week "
                 "any more (renamed, moved or deleted?); remove it from issue.toml or restore the file"
             )
     return Manifest(
@@ -147,9 +149,10 @@ def _read(path: Path, text: str, stories: list[Story]) -> Manifest:
 
 
 def _string(path: Path, text: str, data: dict[str, Any], key: str) -> str:
+    where = shown(path)
     value = data.get(key, "")
     if not isinstance(value, str):
-        raise ManifestError(f'{path}:{_line(text, key)}: {key} must be text in quotes, like {key} = "...".')
+        raise ManifestError(f'{where}:{_line(text, key)}: {key} must be text in quotes, like {key} = "...".')
     return value
 
 

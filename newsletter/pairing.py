@@ -7,6 +7,7 @@ from pathlib import Path
 
 from newsletter.config import Config
 from newsletter.content import DATE_PREFIX, markdown_paragraph, text_paragraph
+from newsletter.errors import shown
 from newsletter.models import Article, Story
 
 # Letters that occur in Vietnamese and in no other language a newsroom like ours mixes in.
@@ -96,7 +97,7 @@ def detect_language(article: Article, default: str) -> str:
 
 
 def story_warnings(article: Article, story: Story, config: Config) -> list[str]:
-    where = str(article.path)
+    where = shown(article.path)
     warnings = []
     labels = config.headings
     if not story.has_analysis:

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import httpx
 
 from newsletter.config import Config, env_setting, line_of
-from newsletter.errors import ConfigError, ServiceError, SettingMissing
+from newsletter.errors import ConfigError, ServiceError, SettingMissing, shown
 from newsletter.models import Links, RenderedEmail
 
 Echo = Callable[[str], Any]
@@ -138,7 +138,7 @@ class Service:
         what = f"{spec.key} ({spec.help}): set the environment variable {env}"
         if spec.secret:
             return f"{what} (secrets are read only from the environment)"
-        return f"{what}, or {spec.key} in [export.{self.name}] of {self.config.path or 'newsletter.toml'}"
+        return f"{what}, or {spec.key} in [export.{self.name}] of {shown(self.config.path or 'newsletter.toml')}"
 
     def _load_settings(self) -> dict[str, str | None]:
         """Resolve every declared setting now, so all missing ones are reported together."""
@@ -178,9 +178,10 @@ class Service:
         value must move to the environment. Its value is never shown.
         """
         table = self.config.service_settings(self.name)
+        settings_file = shown(self.config.path or "newsletter.toml")
         if secret and key in table:
             raise ConfigError(
-                f"{self.config.path or 'newsletter.toml'}: [export.{self.name}] {key} is a secret and must not be in "
+                f"{settings_file}: [export.{self.name}] {key} is a secret and must not be in "
                 f"the settings file. Delete it there and set the environment variable {self.env_name(key)} instead."
             )
         value = env_setting(self.name, key)
@@ -193,7 +194,7 @@ class Service:
             elif isinstance(raw, (str, int, float)):
                 value = str(raw)
             else:
-                raise ConfigError(f"{self.config.path}: [export.{self.name}] {key} must be a string, number or list.")
+                raise ConfigError(f"{settings_file}: [export.{self.name}] {key} must be a string, number or list.")
         if value is not None:
             value = value.strip()
             if secret and value:
