@@ -347,7 +347,8 @@ def _blocks(lines: list[str], first_line: int, markdown: bool, headings: Heading
 
 
 def _is_setext_rule(line: str) -> bool:
-    return bool(line) and set(line) <= {"-"} and len(line) >= 3 or bool(line) and set(line) <= {"="} and len(line) >= 3
+    """A Markdown underline (``---`` or ``===``), which carries no text of its own."""
+    return len(line) >= 3 and set(line) in ({"-"}, {"="})
 
 
 def normalise_heading(line: str) -> str:
