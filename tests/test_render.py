@@ -144,3 +144,14 @@ def test_shortened_paragraph_is_escaped() -> None:
     text = "Use <b> tags & more. Another sentence here. And one more."
     result = shorten((Paragraph(text, para(text).html),), 8)
     assert str(result.paragraphs[0].html) == "Use &lt;b&gt; tags &amp; more. Another sentence here."
+
+
+def test_preheader_is_hidden_without_tiny_or_white_text(tmp_path: Path) -> None:
+    # render.py rewrites mj-preview's div by its exact spelling; if mjml-python's output ever
+    # changes, this fails instead of silently bringing back SpamAssassin's FONT_INVIS/LOW_CONTRAST.
+    html = render_email(make_issue(), Config(root=tmp_path), PLACEHOLDERS)
+    body = html[html.index("<body"):]
+    hidden = body[body.index(">") + 1:].lstrip()
+    style = "display:none;max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all;"
+    assert hidden.startswith(f'<div style="{style}">')
+    assert "font-size:1px" not in hidden[:200] and "#ffffff" not in hidden[:200]
