@@ -507,18 +507,26 @@ def test_list_says_what_the_new_services_cannot_do() -> None:
         assert env in result.output
 
 
-@pytest.mark.parametrize("name", ["brevo", "sendgrid"])
-def test_export_through_the_cli_then_test(workspace: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+@pytest.mark.parametrize("name", ["brevo", "sendgrid", "kit"])
+def test_export_through_the_cli_then_again(workspace: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     h = HARNESSES[name]()
+    test_to = [] if name == "kit" else ["--test-to", "editor@example.org"]
     with serve(h.fake) as url:
         for key, value in {**h.env, "API_URL": url + API_PATH[name], "RETRY_BASE_DELAY": "0.01"}.items():
             monkeypatch.setenv(f"NEWSLETTER_{name.upper()}_{key}", value)
+        dry = cli_run("export", "--to", name, "--week", SAMPLE_WEEK, "--dry-run")
+        assert dry.exit_code == 0, dry.output
+        assert h.fake.requests == [] and "***" in dry.output
         first = cli_run("export", "--to", name, "--week", SAMPLE_WEEK)
         assert first.exit_code == 0, first.output
-        second = cli_run("export", "--to", name, "--week", SAMPLE_WEEK, "--test-to", "editor@example.org")
+        second = cli_run("export", "--to", name, "--week", SAMPLE_WEEK, *test_to)
         assert second.exit_code == 0, second.output
     assert "Created the" in first.output and "Updated the" in second.output
-    assert len(h.fake.drafts) == 1 and h.fake.errors == [] and len(h.fake.tests_sent) == 1
+    assert len(h.fake.drafts) == 1 and h.fake.errors == [] and len(h.fake.tests_sent) == len(test_to) // 2
     state = json.loads((workspace / "issues" / SAMPLE_WEEK / "exports.json").read_text())
     assert state["drafts"][name]["remote_id"] == next(iter(h.fake.drafts))
-    assert h.secret not in first.output + second.output
+    assert [e["action"] for e in state["history"]] == ["created", "updated"]
+    assert h.secret not in dry.output + first.output + second.output
+    # The real theme's footer reached the service as its merge tags.
+    texts = "\n".join(h.texts(next(iter(h.fake.drafts.values()))))
+    assert h.footer_tags <= {m.group() for m in h.allowed_tags.finditer(texts)}
