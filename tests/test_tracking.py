@@ -54,6 +54,7 @@ TAIL = "utm_source=newsletter&utm_medium=email&utm_campaign=saigon-sentinel-2026
 ])
 def test_utm_parameters_are_appended_to_web_links(url: str, expected: str) -> None:
     assert add_utm(url, PARAMS) == expected
+    assert add_utm(expected, PARAMS) == expected  # idempotent: tagging twice changes nothing
 
 
 @pytest.mark.parametrize("url", [
