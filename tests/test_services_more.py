@@ -165,6 +165,7 @@ def test_the_draft_is_a_draft_with_the_issues_words(harness: Harness, run: Run) 
         assert stored["preview_text"] == "This week: Russia and Myanmar sign a nuclear pact."
         assert "subscriber_filter" not in harness.fake.requests[-1].body  # all subscribers, Kit's default
         assert "email_template_id" not in harness.fake.requests[-1].body
+        assert "email_address" not in harness.fake.requests[-1].body  # the account's sending address
 
 
 def test_article_text_never_becomes_a_merge_tag(harness: Harness, run: Run) -> None:
@@ -439,11 +440,13 @@ def test_sendgrid_needs_an_unsubscribe_method(tmp_path: Path, monkeypatch: pytes
 @pytest.mark.parametrize(("name", "settings", "words"), [
     ("brevo", {"list_ids": "two"}, ["list_ids", "numbers", "NEWSLETTER_BREVO_LIST_IDS"]),
     ("sendgrid", {"sender_id": "me"}, ["sender_id", "number", "NEWSLETTER_SENDGRID_SENDER_ID"]),
+    ("sendgrid", {"list_ids": "my-list"}, ["list_ids", "'my-list'", "NEWSLETTER_SENDGRID_LIST_IDS"]),
     ("kit", {"segment_ids": "1,x"}, ["segment_ids", "numbers", "NEWSLETTER_KIT_SEGMENT_IDS"]),
 ])
 def test_malformed_ids_in_settings_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str,
                                              settings: dict[str, str], words: list[str]) -> None:
-    for key, value in {"API_KEY": "k", "LIST_IDS": "1", "SENDER_ID": "1", "SUPPRESSION_GROUP_ID": "1"}.items():
+    list_ids = "f2fe66a1-43f3-4e3a-87b1-c6a600d805f0" if name == "sendgrid" else "1"
+    for key, value in {"API_KEY": "k", "LIST_IDS": list_ids, "SENDER_ID": "1", "SUPPRESSION_GROUP_ID": "1"}.items():
         monkeypatch.setenv(f"NEWSLETTER_{name.upper()}_{key}", value)
     for key in settings:
         monkeypatch.delenv(f"NEWSLETTER_{name.upper()}_{key.upper()}", raising=False)
@@ -474,8 +477,10 @@ def test_kit_sends_to_the_segments_and_tags_it_is_given(harness: Harness, run: R
     monkeypatch.setenv("NEWSLETTER_KIT_SEGMENT_IDS", "18, 19")
     monkeypatch.setenv("NEWSLETTER_KIT_TAG_IDS", "7")
     monkeypatch.setenv("NEWSLETTER_KIT_EMAIL_TEMPLATE_ID", "6")
+    monkeypatch.setenv("NEWSLETTER_KIT_EMAIL_ADDRESS", "news@sentinel.example")
     result = run()
     body = harness.fake.requests[-1].body
+    assert body["email_address"] == "news@sentinel.example"
     assert body["subscriber_filter"] == [{"all": [{"type": "segment", "ids": [18, 19]},
                                                   {"type": "tag", "ids": [7]}], "any": None, "none": None}]
     assert body["email_template_id"] == 6

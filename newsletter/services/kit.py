@@ -106,10 +106,10 @@ class KitService(HttpService):
             # A draft: not published to the web, no send time ("To save a draft, set send_at to null").
             "public": False,
             "send_at": None,
-            "thumbnail_alt": None,
-            "thumbnail_url": None,
-            "email_address": self.values.get("email_address"),
         }
+        # Left out unless set, so an update keeps what the editor chose in Kit.
+        if self.values.get("email_address"):
+            broadcast["email_address"] = self.values.get("email_address")
         if self.values.get("email_template_id"):
             broadcast["email_template_id"] = self.integers("email_template_id")[0]
         # Kit supports one filter group per broadcast; "all" means in every listed segment and tag.

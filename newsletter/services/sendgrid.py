@@ -140,6 +140,11 @@ class SendGridService(HttpService):
         send_to: dict[str, Any] = {}
         for key in ("list_ids", "segment_ids"):
             ids = split_list(self.values.get(key))
+            for item in ids:  # send_to's list_ids and segment_ids are UUIDs
+                if not re.fullmatch(_UUID, item.lower()):
+                    raise ConfigError(f"SendGrid {key} must be IDs like f2fe66a1-43f3-4e3a-87b1-c6a600d805f0, "
+                                      f"separated by commas ({self.env_name(key)} or [export.sendgrid] {key}), "
+                                      f"not {item!r}.")
             if ids:
                 send_to[key] = ids
         single_send: dict[str, Any] = {
