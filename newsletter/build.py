@@ -16,6 +16,7 @@ from newsletter.errors import ContentError, ContentErrors, EmptySelection, Stric
 from newsletter.manifest import apply_manifest, sync_manifest
 from newsletter.models import Issue, Links, RenderedEmail
 from newsletter.pairing import pair_stories
+from newsletter.tracking import track_issue
 from newsletter.weeks import Period, Selection, resolve, week_of
 from newsletter.writer import write_files
 
@@ -77,8 +78,9 @@ def build_issue(
     if config.strict and issue.warnings:
         raise StrictFailure(_strict_message(issue.warnings))
     placeholders = _placeholders()
-    html = inline_css(render_email(issue, config, placeholders))
-    text = plain_text(issue, config, placeholders)
+    shown, shown_config = track_issue(issue, config)  # [tracking]: UTM parameters on story and site links
+    html = inline_css(render_email(shown, shown_config, placeholders))
+    text = plain_text(shown, shown_config, placeholders)
     email = RenderedEmail(issue.subject, issue.preheader, html, text, config.publication.language, placeholders)
     standalone = email.with_links(standalone_links(config, period))
     files = {HTML_NAME: standalone.html.encode(), TEXT_NAME: standalone.text.encode()}

@@ -159,7 +159,8 @@ def preview_command(
     "--to",
     "service",
     metavar="SERVICE",
-    help="eml, smtp, mailchimp, buttondown or listmonk (default: [export] default in newsletter.toml, else eml).",
+    help="eml, smtp, mailchimp, buttondown, listmonk, brevo, sendgrid or kit "
+    "(default: [export] default in newsletter.toml, else eml).",
 )
 @selection_options
 @click.option("--dry-run", is_flag=True, help="Print the requests it would make (secrets redacted) and change nothing.")

@@ -167,6 +167,29 @@ class Build:
 
 
 @dataclass(frozen=True)
+class Tracking:
+    """[tracking]: campaign (UTM) parameters on the email's article and site links; off by default.
+
+    ``utm_source``, ``utm_medium`` and ``utm_campaign`` are format strings that may use the
+    names in ``TRACKING_FIELDS`` (``{publication}-{key}`` -> ``saigon-sentinel-2026-W48``);
+    ``utm_content`` adds each story's id to its links. Links to a host in ``exclude_hosts``
+    (or any of its subdomains) are left alone. newsletter.tracking applies them.
+    """
+
+    enabled: bool = False
+    utm_source: str = "newsletter"
+    utm_medium: str = "email"
+    utm_campaign: str = "{publication}-{key}"
+    utm_content: bool = True
+    exclude_hosts: tuple[str, ...] = ()
+
+
+# The names [tracking] templates may use; newsletter.tracking fills them in for each issue.
+TRACKING_FIELDS = frozenset({"publication", "key", "number", "date"})
+_HOST = re.compile(r"^(?=.{1,253}$)[^\s/:?#@\[\]]+$")
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings; ``root`` is the workspace folder relative paths are resolved against."""
 
@@ -180,6 +203,7 @@ class Config:
     build: Build = field(default_factory=Build)
     labels: Labels = field(default_factory=Labels)
     export: dict[str, Any] = field(default_factory=dict)  # [export] default + [export.<service>]
+    tracking: Tracking = field(default_factory=Tracking)
     strict: bool = False
 
     @property
@@ -231,6 +255,7 @@ _SECTIONS = {
     "theme": Theme,
     "build": Build,
     "labels": Labels,
+    "tracking": Tracking,
 }
 
 
@@ -424,6 +449,10 @@ def _check_label_values(labels: Labels, table: dict[str, Any], name: str, path: 
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:
     text = str(hint)
+    if hint is bool or text == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, not {value!r}.")
+        return value
     if hint is str or text == "str":
         if not isinstance(value, str):
             raise ConfigError(f"{where} must be a string, not {value!r}.")
@@ -462,6 +491,32 @@ def _validate(config: Config) -> None:
     if config.publication.logo and not config.publication.logo.startswith("https://"):
         where = line_of(config.path, "publication", "logo")
         raise ConfigError(f"{where}: [publication] logo must be an absolute https:// URL.")
+    _check_tracking(config)
+
+
+def _check_tracking(config: Config) -> None:
+    """[tracking] templates use only known {names}; hosts are bare host names."""
+    tracking = config.tracking
+    names = ", ".join(f"{{{name}}}" for name in sorted(TRACKING_FIELDS))
+    for key in ("utm_source", "utm_medium", "utm_campaign"):
+        value = getattr(tracking, key)
+        where = line_of(config.path, "tracking", key)
+        try:
+            parts = list(string.Formatter().parse(value))
+        except ValueError as error:
+            raise ConfigError(f"{where}: [tracking] {key} = '{value}' is not a valid template ({error}); "
+                              "write a literal brace twice ({{ or }}).") from None
+        for _, name, spec, conversion in parts:
+            if name is not None and (name not in TRACKING_FIELDS or spec or conversion):
+                raise ConfigError(f"{where}: [tracking] {key} = '{value}' uses {{{name}}}, which is not known; "
+                                  f"it can use {names} (write a literal brace twice: {{{{ or }}}}).")
+        if tracking.enabled and key != "utm_campaign" and not value.strip():
+            raise ConfigError(f"{where}: [tracking] {key} must not be empty when tracking is enabled.")
+    for host in tracking.exclude_hosts:
+        if not _HOST.match(host.strip()):
+            where = line_of(config.path, "tracking", "exclude_hosts")
+            raise ConfigError(f"{where}: [tracking] exclude_hosts: '{host}' is not a host name; write names such "
+                              "as \"shop.example.com\" (no https://, no path).")
 
 
 def env_setting(service: str, key: str) -> str | None:

@@ -1,0 +1,163 @@
+"""Brevo (API v3): a draft email campaign with HTML and preview text (Brevo has no text part); test sends."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import httpx
+
+from newsletter.errors import ConfigError
+from newsletter.models import Links
+from newsletter.services.base import (
+    HTTP_SETTINGS,
+    Draft,
+    ExportJob,
+    Features,
+    HttpService,
+    Response,
+    Setting,
+    prepare_email,
+    split_list,
+)
+from newsletter.services.drafts import check_id, draft_name
+
+# Brevo Template Language (https://help.brevo.com/hc/en-us/articles/4402386448530): {{ ... }}
+# variables, {% ... %} statements. {{ unsubscribe }} is the unsubscribe link every campaign
+# needs; {{ update_profile }} the profile form (named in the API's own description of
+# updateFormId, https://developers.brevo.com/reference/create-email-campaign); {{ mirror }} the
+# web version ("mirror link"), which the campaign's mirrorActive switches on.
+MERGE_TAGS = Links(unsubscribe="{{ unsubscribe }}", preferences="{{ update_profile }}", view_online="{{ mirror }}")
+# campaignId is an int64 in the API (path parameter of PUT /emailCampaigns/{campaignId}).
+ID_PATTERN = re.compile(r"[1-9][0-9]{0,18}")
+MARKER_RE = re.compile(r"\[(nl-[A-Za-z0-9_-]+)\]")
+PAGE_SIZE = 100  # GET /emailCampaigns: limit is at most 100
+MAX_PAGES = 50
+
+
+def neutralise(text: str) -> str:
+    """Break Brevo Template Language openers (``{{``, ``{%``, ``{#``) with an invisible word joiner."""
+    for opener in ("{{", "{%", "{#"):
+        text = text.replace(opener, opener[0] + "\u2060" + opener[1])
+    return text
+
+
+def neutralise_html(html: str) -> str:
+    """In HTML the brace becomes its character reference, which Brevo's template engine does not read."""
+    for opener in ("{{", "{%", "{#"):
+        html = html.replace(opener, "&#123;" + opener[1])
+    return html
+
+
+class BrevoService(HttpService):
+    name: ClassVar[str] = "brevo"
+    label: ClassVar[str] = "Brevo"
+    summary: ClassVar[str] = ("draft email campaign in Brevo (HTML and preview text; Brevo has no separate text "
+                              "part), test sends")
+    docs_url: ClassVar[str] = "https://developers.brevo.com/reference/create-email-campaign"
+    features: ClassVar[Features] = Features(
+        draft=True, test_send=True, text_part=False,
+        preheader="Brevo's previewText field, and hidden text at the top of the HTML",
+        merge_tags="{{ unsubscribe }}, {{ update_profile }}, {{ mirror }}",
+    )
+    settings_spec: ClassVar[tuple[Setting, ...]] = (
+        Setting("api_key", "your API key (SMTP & API > API keys)", secret=True),
+        Setting("api_url", "the API's address", required=False, default="https://api.brevo.com/v3"),
+        Setting("list_ids", "comma-separated IDs of the contact lists the campaign goes to, e.g. 2 or 2,7"),
+        Setting("sender_id", "ID of a Brevo sender to use instead of [sender] name and email (dedicated IPs)",
+                required=False),
+        *HTTP_SETTINGS,
+    )
+
+    def auth_headers(self) -> dict[str, str]:
+        # The API key goes in an "api-key" header (securitySchemes of Brevo's OpenAPI file).
+        return {"api-key": self.get("api_key")}
+
+    def integers(self, key: str) -> list[int]:
+        try:
+            return [int(item) for item in split_list(self.values.get(key))]
+        except ValueError:
+            raise ConfigError(f"Brevo {key} must be numbers separated by commas ({self.env_name(key)} or "
+                              f"[export.brevo] {key}), not {self.values.get(key)!r}.") from None
+
+    def error_message(self, response: httpx.Response) -> str:
+        # Errors are {"code": ..., "message": ...}; a refused test send also lists the addresses
+        # (postSendFailed: unexistingEmails, withoutListEmails, blackListedEmails).
+        try:
+            data = response.json()
+        except ValueError:
+            return super().error_message(response)
+        if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+            return super().error_message(response)
+        text = f"{data['message']} ({data['code']})" if isinstance(data.get("code"), str) else data["message"]
+        for key, what in (("unexistingEmails", "not contacts in Brevo"), ("withoutListEmails", "in no list"),
+                          ("blackListedEmails", "blocklisted")):
+            if isinstance(data.get(key), list) and data[key]:
+                text += f"; {what}: {', '.join(map(str, data[key]))}"
+        return text
+
+    def build_payload(self, job: ExportJob) -> dict[str, Any]:
+        email = prepare_email(job.email, MERGE_TAGS, neutralise, neutralise_html)
+        sender_config = job.config.sender
+        sender: dict[str, Any] = {"name": sender_config.name or job.config.publication.name}
+        if self.values.get("sender_id"):
+            sender["id"] = self.integers("sender_id")[0]
+        else:
+            sender["email"] = sender_config.email
+        return {
+            "name": draft_name(job.config.publication.name, job.issue_key, job.marker),
+            "subject": email.subject,
+            "previewText": email.preheader,
+            "sender": sender,
+            "replyTo": sender_config.reply_to or sender_config.email,
+            # Brevo has no plain-text field for a campaign: subscribers whose client asks for
+            # text get what Brevo derives from this HTML.
+            "htmlContent": email.html,
+            "recipients": {"listIds": self.integers("list_ids")},
+            "mirrorActive": True,  # makes {{ mirror }} a working "view in browser" link
+            "inlineImageActivation": False,
+        }
+
+    def _checked(self, remote_id: str, source: str) -> str:
+        return check_id(self.name, self.label, remote_id, ID_PATTERN, "a Brevo campaign id (digits)", source)
+
+    def _draft(self, data: Any, marker: str | None) -> Draft:
+        data = data if isinstance(data, dict) else {}
+        return Draft(self._checked(str(data.get("id", "<new id>")), "its answer"), None, marker)
+
+    def _find(self, marker: str) -> dict[str, Any] | None:
+        # No search by name in the API: list the unsent drafts, newest first, a page at a time.
+        offset = 0
+        for _ in range(MAX_PAGES):
+            params = {"type": "classic", "status": "draft", "limit": str(PAGE_SIZE), "offset": str(offset),
+                      "sort": "desc", "excludeHtmlContent": "true"}
+            page = self.call("GET", "/emailCampaigns", params=params).data or {}
+            campaigns = page.get("campaigns") or []
+            for campaign in campaigns:
+                match = MARKER_RE.search(str(campaign.get("name") or ""))
+                if match and match.group(1) == marker and campaign.get("status", "draft") == "draft":
+                    return dict(campaign)
+            offset += len(campaigns)
+            if not campaigns or offset >= int(page.get("count") or 0):
+                break
+        return None
+
+    def create_draft(self, payload: dict[str, Any], job: ExportJob) -> Draft:
+        def recheck() -> Response | None:
+            campaign = self._find(job.marker)
+            return Response(200, campaign) if campaign else None
+
+        answer = self.call("POST", "/emailCampaigns", json_body=payload, dry={"id": "<new id>"}, recheck=recheck)
+        return self._draft(answer.data, job.marker)
+
+    def update_draft(self, draft: Draft, payload: dict[str, Any], job: ExportJob) -> Draft:
+        recorded = job.draft is not None and job.draft.remote_id == draft.remote_id
+        remote_id = self._checked(draft.remote_id, "exports.json" if recorded else "its answer")
+        marker = draft.marker or job.marker
+        body = {**payload, "name": MARKER_RE.sub(f"[{marker}]", payload["name"])}
+        self.call("PUT", f"/emailCampaigns/{remote_id}", json_body=body)  # 204, no body
+        return Draft(remote_id, draft.url, marker)
+
+    def send_test(self, draft: Draft, payload: dict[str, Any], recipients: tuple[str, ...]) -> None:
+        remote_id = self._checked(draft.remote_id, "its answer")
+        self.call("POST", f"/emailCampaigns/{remote_id}/sendTest", json_body={"emailTo": list(recipients)})

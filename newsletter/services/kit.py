@@ -1,0 +1,172 @@
+"""Kit (formerly ConvertKit, API v4): a draft broadcast with HTML and preview text. Kit has no test-send call."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import click
+import httpx
+
+from newsletter.errors import ConfigError
+from newsletter.models import Links
+from newsletter.services.base import (
+    HTTP_SETTINGS,
+    Draft,
+    ExportJob,
+    Features,
+    HttpService,
+    Response,
+    Setting,
+    prepare_email,
+    split_list,
+)
+from newsletter.services.drafts import check_id, draft_name
+
+# Kit's emails are Liquid templates. {{ unsubscribe_url }}: "Custom HTML email templates: FAQs &
+# troubleshooting" (https://help.kit.com/en/articles/2810454); {{ subscriber_preferences_url }}:
+# "Subscriber preferences link" (https://help.kit.com/en/articles/4600311). We found no documented
+# tag for a web version of a draft that is not published (public: false), so the view-online
+# link stays the publication's own page from [links] view_online.
+UNSUBSCRIBE = "{{ unsubscribe_url }}"
+PREFERENCES = "{{ subscriber_preferences_url }}"
+# A broadcast's id is an integer (GET/PUT /v4/broadcasts/{id}: "type": "integer").
+ID_PATTERN = re.compile(r"[1-9][0-9]{0,18}")
+MARKER_RE = re.compile(r"\[(nl-[A-Za-z0-9_-]+)\]")
+PAGE_SIZE = 500  # GET /v4/broadcasts: per_page default 500, maximum 1000
+MAX_PAGES = 20
+
+
+def neutralise(text: str) -> str:
+    """Break Liquid openers (``{{``, ``{%``) with an invisible word joiner."""
+    for opener in ("{{", "{%"):
+        text = text.replace(opener, opener[0] + "\u2060" + opener[1])
+    return text
+
+
+def neutralise_html(html: str) -> str:
+    """In HTML the brace becomes its character reference, which Liquid does not read."""
+    for opener in ("{{", "{%"):
+        html = html.replace(opener, "&#123;" + opener[1])
+    return html
+
+
+class KitService(HttpService):
+    name: ClassVar[str] = "kit"
+    label: ClassVar[str] = "Kit"
+    summary: ClassVar[str] = "draft broadcast in Kit (HTML and preview text); Kit's API has no test-send call"
+    docs_url: ClassVar[str] = "https://developers.kit.com/api-reference/broadcasts/create-a-broadcast"
+    features: ClassVar[Features] = Features(
+        draft=True, test_send=False, text_part=False,
+        preheader="Kit's preview_text field, and hidden text at the top of the HTML",
+        merge_tags="{{ unsubscribe_url }}, {{ subscriber_preferences_url }}, and [links] view_online",
+    )
+    settings_spec: ClassVar[tuple[Setting, ...]] = (
+        Setting("api_key", "your v4 API key (Settings > Developer)", secret=True),
+        Setting("api_url", "the API's address", required=False, default="https://api.kit.com/v4"),
+        Setting("email_template_id", "ID of the Kit email template around the content (default: the account's)",
+                required=False),
+        Setting("email_address", "the sending address (default: the account's)", required=False),
+        Setting("segment_ids", "comma-separated segment IDs: only subscribers in all of them", required=False),
+        Setting("tag_ids", "comma-separated tag IDs: only subscribers with all of them", required=False),
+        *HTTP_SETTINGS,
+    )
+
+    def auth_headers(self) -> dict[str, str]:
+        # "X-Kit-Api-Key" (securitySchemes of Kit's OpenAPI file).
+        return {"X-Kit-Api-Key": self.get("api_key")}
+
+    def integers(self, key: str) -> list[int]:
+        try:
+            return [int(item) for item in split_list(self.values.get(key))]
+        except ValueError:
+            raise ConfigError(f"Kit {key} must be numbers separated by commas ({self.env_name(key)} or "
+                              f"[export.kit] {key}), not {self.values.get(key)!r}.") from None
+
+    def error_message(self, response: httpx.Response) -> str:
+        # Errors are {"errors": ["...", ...]}.
+        try:
+            data = response.json()
+        except ValueError:
+            return super().error_message(response)
+        errors = data.get("errors") if isinstance(data, dict) else None
+        if isinstance(errors, list) and errors:
+            return "; ".join(map(str, errors))
+        return super().error_message(response)
+
+    def build_payload(self, job: ExportJob) -> dict[str, Any]:
+        tags = Links(UNSUBSCRIBE, PREFERENCES, job.standalone_links.view_online)
+        email = prepare_email(job.email, tags, neutralise, neutralise_html)
+        broadcast: dict[str, Any] = {
+            "subject": email.subject,
+            "preview_text": email.preheader,
+            "content": email.html,
+            # description is Kit's internal note on the broadcast: it carries the marker.
+            "description": draft_name(job.config.publication.name, job.issue_key, job.marker),
+            # A draft: not published to the web, no send time ("To save a draft, set send_at to null").
+            "public": False,
+            "send_at": None,
+        }
+        # Left out unless set, so an update keeps what the editor chose in Kit.
+        if self.values.get("email_address"):
+            broadcast["email_address"] = self.values.get("email_address")
+        if self.values.get("email_template_id"):
+            broadcast["email_template_id"] = self.integers("email_template_id")[0]
+        # Kit supports one filter group per broadcast; "all" means in every listed segment and tag.
+        # Without one, "will default to all of your subscribers".
+        group = [{"type": kind, "ids": ids} for kind, ids in (("segment", self.integers("segment_ids")),
+                                                               ("tag", self.integers("tag_ids"))) if ids]
+        if group:
+            broadcast["subscriber_filter"] = [{"all": group, "any": None, "none": None}]
+        return broadcast
+
+    def _checked(self, remote_id: str, source: str) -> str:
+        return check_id(self.name, self.label, remote_id, ID_PATTERN, "a Kit broadcast id (digits)", source)
+
+    def _draft(self, data: Any, marker: str | None) -> Draft:
+        data = data if isinstance(data, dict) else {}
+        broadcast = data.get("broadcast", data)
+        broadcast = broadcast if isinstance(broadcast, dict) else {}
+        return Draft(self._checked(str(broadcast.get("id", "<new id>")), "its answer"),
+                     broadcast.get("public_url") or None, marker)
+
+    def _find(self, marker: str) -> dict[str, Any] | None:
+        params: dict[str, Any] = {"per_page": str(PAGE_SIZE)}
+        for _ in range(MAX_PAGES):
+            page = self.call("GET", "/broadcasts", params=params).data or {}
+            for broadcast in page.get("broadcasts") or []:
+                match = MARKER_RE.search(str(broadcast.get("description") or ""))
+                if match and match.group(1) == marker and broadcast.get("status", "draft") == "draft" \
+                        and not broadcast.get("send_at"):
+                    return dict(broadcast)
+            pagination = page.get("pagination") or {}
+            if not pagination.get("has_next_page") or not pagination.get("end_cursor"):
+                break
+            params = {"per_page": str(PAGE_SIZE), "after": pagination["end_cursor"]}
+        return None
+
+    def create_draft(self, payload: dict[str, Any], job: ExportJob) -> Draft:
+        def recheck() -> Response | None:
+            broadcast = self._find(job.marker)
+            return Response(201, {"broadcast": broadcast}) if broadcast else None
+
+        answer = self.call("POST", "/broadcasts", json_body=payload, dry={"broadcast": {"id": "<new id>"}},
+                           recheck=recheck)
+        return self._draft(answer.data, job.marker)
+
+    def update_draft(self, draft: Draft, payload: dict[str, Any], job: ExportJob) -> Draft:
+        recorded = job.draft is not None and job.draft.remote_id == draft.remote_id
+        remote_id = self._checked(draft.remote_id, "exports.json" if recorded else "its answer")
+        marker = draft.marker or job.marker
+        body = {**payload, "description": MARKER_RE.sub(f"[{marker}]", payload["description"])}
+        # PUT keeps a draft with public: false; its send_at is not nullable, so it is left out.
+        body.pop("send_at", None)
+        answer = self.call("PUT", f"/broadcasts/{remote_id}", json_body=body,
+                           dry={"broadcast": {"id": remote_id}})
+        updated = self._draft(answer.data, marker)
+        return Draft(remote_id, updated.url or draft.url, marker)
+
+    def send_test(self, draft: Draft, payload: dict[str, Any], recipients: tuple[str, ...]) -> None:
+        # Never reached: export refuses --test-to for a service without test sends (exit 2).
+        raise click.UsageError("Kit's API has no call that sends a test email. Send the test from Kit, or use "
+                               "--to smtp with --test-to.")

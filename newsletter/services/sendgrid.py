@@ -1,0 +1,252 @@
+"""SendGrid Marketing Campaigns (API v3 Single Sends): a draft single send with HTML and plain text; test sends."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import click
+import httpx
+
+from newsletter.errors import ConfigError, SettingMissing, shown
+from newsletter.models import Links, RenderedEmail
+from newsletter.services.base import (
+    HTTP_SETTINGS,
+    Draft,
+    ExportJob,
+    Features,
+    HttpService,
+    Response,
+    Setting,
+    prepare_email,
+    split_list,
+)
+from newsletter.services.drafts import check_id, draft_name
+
+# Marketing Campaigns substitution tags, from "Design & Code Editor > Using Substitution Tags"
+# (https://www.twilio.com/docs/sendgrid/ui/sending-email/editor) and "The Weblink Substitution
+# Tag" (https://www.twilio.com/docs/sendgrid/ui/sending-email/weblink). The unsubscribe tags are
+# triple-stash Handlebars, as in SendGrid's own Unsubscribe module, so the URL is not escaped.
+MERGE_TAGS = Links(unsubscribe="{{{unsubscribe}}}", preferences="{{{unsubscribe_preferences}}}",
+                   view_online="{{Weblink}}")
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+# A single send's id is a UUID (singlesend_response.id, format uuid).
+ID_PATTERN = re.compile(_UUID)
+# Dynamic transactional templates have ids "d-" + 32 hex digits; the spec also allows a UUID.
+TEMPLATE_ID_PATTERN = re.compile(rf"d-[0-9a-f]{{32}}|{_UUID}")
+VERSION_ID_PATTERN = re.compile(_UUID)
+MARKER_RE = re.compile(r"\[(nl-[A-Za-z0-9_-]+)\]")
+PAGE_SIZE = 100  # GET /marketing/singlesends page_size
+TEMPLATE_PAGE_SIZE = 200  # GET /templates: page_size is required, 1 to 200
+MAX_PAGES = 50
+MAX_TEST_EMAILS = 10  # POST /marketing/test/send_email: emails has maxItems 10
+
+
+def neutralise(text: str) -> str:
+    """Break Handlebars openers (``{{``, which also starts ``{{{`` and ``{{#``) and SendGrid's ``<%``.
+
+    Single Sends are Handlebars templates; ``<%...%>`` are the transactional templates' tags,
+    which the test template (below) is.
+    """
+    return text.replace("{{", "{\u2060{").replace("<%", "<\u2060%")
+
+
+def neutralise_html(html: str) -> str:
+    """In HTML the brace becomes its character reference; ``<`` in text is already ``&lt;``."""
+    return html.replace("{{", "&#123;{")
+
+
+class SendGridService(HttpService):
+    name: ClassVar[str] = "sendgrid"
+    label: ClassVar[str] = "SendGrid"
+    summary: ClassVar[str] = "draft single send in SendGrid Marketing Campaigns (HTML + plain text), test sends"
+    docs_url: ClassVar[str] = "https://www.twilio.com/docs/sendgrid/api-reference/single-sends/create-single-send"
+    features: ClassVar[Features] = Features(
+        draft=True, test_send=True, text_part=True,
+        preheader="hidden text at the top of the HTML (a single send has no preheader field)",
+        merge_tags="{{{unsubscribe}}}, {{{unsubscribe_preferences}}}, {{Weblink}}",
+    )
+    settings_spec: ClassVar[tuple[Setting, ...]] = (
+        Setting("api_key", "your API key with Marketing and Template access (Settings > API Keys)", secret=True),
+        Setting("api_url", "the API's address", required=False, default="https://api.sendgrid.com/v3"),
+        Setting("sender_id", "ID of a verified sender (Marketing > Senders; the number in its page's URL)"),
+        Setting("list_ids", "comma-separated IDs of the contact lists the single send goes to", required=False),
+        Setting("segment_ids", "comma-separated IDs of the segments the single send goes to", required=False),
+        Setting("suppression_group_id", "ID of the unsubscribe group (or set custom_unsubscribe_url)",
+                required=False),
+        Setting("custom_unsubscribe_url", "your own unsubscribe page, https (or set suppression_group_id)",
+                required=False),
+        *HTTP_SETTINGS,
+    )
+
+    def _load_settings(self) -> dict[str, str | None]:
+        values = super()._load_settings()
+        # email_config: "you must provide this [suppression_group_id] or the custom_unsubscribe_url".
+        group, url = values.get("suppression_group_id"), values.get("custom_unsubscribe_url")
+        settings_file = f"[export.sendgrid] of {shown(self.config.path or 'newsletter.toml')}"
+        if not group and not url:
+            raise SettingMissing(self.name, (
+                "SendGrid needs an unsubscribe method, set nowhere: suppression_group_id (the unsubscribe group, "
+                f"{self.env_name('suppression_group_id')}) or custom_unsubscribe_url "
+                f"({self.env_name('custom_unsubscribe_url')}), in the environment or in {settings_file}. "
+                "See docs/services.md#sendgrid."))
+        if group and url:
+            raise ConfigError(f"SendGrid takes suppression_group_id or custom_unsubscribe_url, not both: "
+                              f"remove one from the environment or {settings_file}.")
+        if url and not url.startswith("https://"):
+            raise ConfigError(f"SendGrid custom_unsubscribe_url must be an absolute https:// URL, not {url!r}.")
+        return values
+
+    def auth_headers(self) -> dict[str, str]:
+        # "Authorization: Bearer <<YOUR_API_KEY_HERE>>" (every v3 endpoint).
+        return {"Authorization": f"Bearer {self.get('api_key')}"}
+
+    def integer(self, key: str) -> int:
+        try:
+            return int(self.get(key))
+        except ValueError:
+            raise ConfigError(f"SendGrid {key} must be a number ({self.env_name(key)} or [export.sendgrid] {key}), "
+                              f"not {self.get(key)!r}.") from None
+
+    def error_message(self, response: httpx.Response) -> str:
+        # Errors are {"errors": [{"field": ..., "message": ...}]}.
+        try:
+            data = response.json()
+        except ValueError:
+            return super().error_message(response)
+        errors = data.get("errors") if isinstance(data, dict) else None
+        if not isinstance(errors, list) or not errors:
+            return super().error_message(response)
+        parts = []
+        for error in errors:
+            if isinstance(error, dict):
+                field = error.get("field")
+                parts.append(f"{field}: {error.get('message')}" if field else str(error.get("message")))
+            else:
+                parts.append(str(error))
+        return "; ".join(parts)
+
+    def unsubscribe(self) -> dict[str, Any]:
+        if self.values.get("suppression_group_id"):
+            return {"suppression_group_id": self.integer("suppression_group_id")}
+        return {"custom_unsubscribe_url": self.get("custom_unsubscribe_url")}
+
+    def build_payload(self, job: ExportJob) -> dict[str, Any]:
+        if len(job.test_to) > MAX_TEST_EMAILS:
+            raise click.UsageError(f"SendGrid sends a test to at most {MAX_TEST_EMAILS} addresses at a time, "
+                                   f"not {len(job.test_to)}.")
+        email = prepare_email(job.email, MERGE_TAGS, neutralise, neutralise_html)
+        send_to: dict[str, Any] = {}
+        for key in ("list_ids", "segment_ids"):
+            ids = split_list(self.values.get(key))
+            for item in ids:  # send_to's list_ids and segment_ids are UUIDs
+                if not re.fullmatch(_UUID, item.lower()):
+                    raise ConfigError(f"SendGrid {key} must be IDs like f2fe66a1-43f3-4e3a-87b1-c6a600d805f0, "
+                                      f"separated by commas ({self.env_name(key)} or [export.sendgrid] {key}), "
+                                      f"not {item!r}.")
+            if ids:
+                send_to[key] = ids
+        single_send: dict[str, Any] = {
+            "name": draft_name(job.config.publication.name, job.issue_key, job.marker),
+            "email_config": {
+                "subject": email.subject,
+                "html_content": email.html,
+                "plain_content": email.text,
+                "generate_plain_content": False,  # keep our text part, not one scraped from the HTML
+                "editor": "code",
+                "sender_id": self.integer("sender_id"),
+                **self.unsubscribe(),
+            },
+        }
+        if send_to:
+            single_send["send_to"] = send_to
+        # A test send goes through a dynamic transactional template, where the Marketing Campaigns
+        # tags mean nothing: it gets the real footer links of a standalone build instead.
+        safe = RenderedEmail(neutralise(job.email.subject), neutralise(job.email.preheader),
+                             neutralise_html(job.email.html), neutralise(job.email.text), job.email.lang,
+                             job.email.placeholders)
+        test = safe.with_links(job.standalone_links)
+        return {"single_send": single_send, "test": {"subject": test.subject, "html_content": test.html,
+                                                     "plain_content": test.text},
+                "test_name": draft_name(job.config.publication.name, f"{job.issue_key} test", job.marker)}
+
+    def _checked(self, remote_id: str, source: str) -> str:
+        return check_id(self.name, self.label, remote_id, ID_PATTERN, "a single send id (a UUID)", source)
+
+    def _draft(self, data: Any, marker: str | None) -> Draft:
+        data = data if isinstance(data, dict) else {}
+        return Draft(self._checked(str(data.get("id", "<new id>")), "its answer"), None, marker)
+
+    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[Any]:
+        """Every page of a list answer: ``result`` items, following ``_metadata.next``."""
+        url: str | None = path
+        query: dict[str, Any] | None = params
+        for _ in range(MAX_PAGES):
+            if url is None:
+                return
+            page = self.call("GET", url, params=query).data or {}
+            yield from page.get("result") or []
+            url, query = (page.get("_metadata") or {}).get("next") or None, None
+
+    def _find(self, marker: str) -> dict[str, Any] | None:
+        for single_send in self._pages("/marketing/singlesends", {"page_size": str(PAGE_SIZE)}):
+            match = MARKER_RE.search(str(single_send.get("name") or ""))
+            if match and match.group(1) == marker and single_send.get("status") == "draft":
+                return dict(single_send)
+        return None
+
+    def create_draft(self, payload: dict[str, Any], job: ExportJob) -> Draft:
+        def recheck() -> Response | None:
+            single_send = self._find(job.marker)
+            return Response(201, single_send) if single_send else None
+
+        answer = self.call("POST", "/marketing/singlesends", json_body=payload["single_send"],
+                           dry={"id": "<new id>"}, recheck=recheck)
+        return self._draft(answer.data, job.marker)
+
+    def update_draft(self, draft: Draft, payload: dict[str, Any], job: ExportJob) -> Draft:
+        recorded = job.draft is not None and job.draft.remote_id == draft.remote_id
+        remote_id = self._checked(draft.remote_id, "exports.json" if recorded else "its answer")
+        marker = draft.marker or job.marker
+        body = {**payload["single_send"], "name": MARKER_RE.sub(f"[{marker}]", payload["single_send"]["name"])}
+        self.call("PATCH", f"/marketing/singlesends/{remote_id}", json_body=body, dry={"id": remote_id})
+        return Draft(remote_id, draft.url, marker)
+
+    def send_test(self, draft: Draft, payload: dict[str, Any], recipients: tuple[str, ...]) -> None:
+        """Copy the email into this issue's dynamic template, then ask SendGrid to send it as a test.
+
+        POST /marketing/test/send_email takes a template_id and "works with Dynamic Transactional
+        Templates only" (https://www.twilio.com/docs/sendgrid/api-reference/send-test-email); a
+        single send is not such a template. So each issue keeps one dynamic template, named like
+        the single send with "test" and the same marker, found again on later runs, whose one
+        version is overwritten with the current content before each test.
+        """
+        marker = draft.marker or ""
+        name = MARKER_RE.sub(f"[{marker}]", payload["test_name"])
+        template = self._find_template(marker) if marker else None
+        if template is None:
+            template = self.call("POST", "/templates", json_body={"name": name, "generation": "dynamic"},
+                                 dry={"id": "<new id>", "versions": []}).data or {}
+        template_id = check_id(self.name, self.label, str(template.get("id", "<new id>")), TEMPLATE_ID_PATTERN,
+                               "a dynamic template id (d- and 32 hex digits)", "its answer")
+        version = {"name": name, "active": 1, "generate_plain_content": False, "editor": "code", **payload["test"]}
+        versions = [v for v in template.get("versions") or [] if isinstance(v, dict) and v.get("id")]
+        if versions:
+            current = next((v for v in versions if v.get("active") == 1), versions[0])
+            version_id = check_id(self.name, self.label, str(current["id"]), VERSION_ID_PATTERN,
+                                  "a template version id (a UUID)", "its answer")
+            self.call("PATCH", f"/templates/{template_id}/versions/{version_id}", json_body=version)
+        else:
+            self.call("POST", f"/templates/{template_id}/versions", json_body=version)
+        body = {"template_id": template_id, "emails": list(recipients), "sender_id": self.integer("sender_id"),
+                **self.unsubscribe()}
+        self.call("POST", "/marketing/test/send_email", json_body=body)
+
+    def _find_template(self, marker: str) -> dict[str, Any] | None:
+        params = {"generations": "dynamic", "page_size": str(TEMPLATE_PAGE_SIZE)}
+        for template in self._pages("/templates", params):
+            match = MARKER_RE.search(str(template.get("name") or ""))
+            if match and match.group(1) == marker:
+                return dict(template)
+        return None
