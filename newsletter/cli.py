@@ -214,6 +214,39 @@ def export_command(
     )
 
 
+@cli.command("archive")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the site (default: [archive] dir in newsletter.toml, else site/).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file (default: ./newsletter.toml).",
+)
+def archive_command(out_dir: Path | None, config_path: Path | None) -> None:
+    """Write the web archive: a page per built edition, an index, an Atom feed and a sitemap.
+
+    It publishes the editions under issues/ as they were built (their web.html and
+    issue.json) and rewrites only what changed since the last run. Upload the folder to any
+    static host; set [archive] url in newsletter.toml to the address it will have.
+
+    \b
+    Examples:
+      newsletter archive                    # site/
+      newsletter archive --out public
+      newsletter build --week 2026-W48 && newsletter archive
+    """
+    from newsletter.archive import build_archive, report
+
+    config = _config(config_path, None, None)
+    result = build_archive(config, out_dir)
+    report(result, click.echo, lambda text: click.echo(text, err=True))
+
+
 def main() -> None:
     cli()
 

@@ -490,19 +490,19 @@ def _validate(config: Config) -> None:
             f"{where}: unknown time zone '{config.publication.timezone}'. "
             "Use an IANA name such as 'America/Los_Angeles'."
         ) from None
-    for name in ("unsubscribe", "preferences", "view_online"):
-        url = getattr(config.links, name)
-        if not url.startswith("https://"):
-            where = line_of(config.path, "links", name)
-            raise ConfigError(f"{where}: [links] {name} must be an absolute https:// URL, not '{url}'.")
     for name in ("url", "subscribe_url"):
         url = getattr(config.archive, name)
-        if url and not url.startswith("https://"):
+        if url and (not url.startswith("https://") or re.search(r'[\s"<>{}|\\^`]', url)):
             where = line_of(config.path, "archive", name)
             raise ConfigError(f"{where}: [archive] {name} must be an absolute https:// URL (or left out), not '{url}'.")
     if config.archive.feed_entries < 0:
         where = line_of(config.path, "archive", "feed_entries")
         raise ConfigError(f"{where}: [archive] feed_entries must be 0 (every edition) or more.")
+    for name in ("unsubscribe", "preferences", "view_online"):
+        url = getattr(config.links, name)
+        if not url.startswith("https://"):
+            where = line_of(config.path, "links", name)
+            raise ConfigError(f"{where}: [links] {name} must be an absolute https:// URL, not '{url}'.")
     if config.publication.logo and not config.publication.logo.startswith("https://"):
         where = line_of(config.path, "publication", "logo")
         raise ConfigError(f"{where}: [publication] logo must be an absolute https:// URL.")
