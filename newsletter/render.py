@@ -17,6 +17,7 @@ from newsletter.config import Config, Labels, Theme
 from newsletter.errors import ThemeError
 from newsletter.models import Issue, Links, Paragraph, Story
 from newsletter.shorten import shorten
+from newsletter.templatecache import bytecode_cache
 
 ENTRY_TEMPLATE = "email.mjml.j2"
 # Merge-tag syntax of the mailing services (Mailchimp *|UNSUB|*, listmonk and Buttondown
@@ -87,6 +88,7 @@ def environment(config: Config) -> jinja2.Environment:
     )
     env.filters["css"] = _css_value
     env.filters["paragraphs"] = _paragraphs
+    env.bytecode_cache = bytecode_cache(env)  # compiled templates kept between runs (newsletter.templatecache)
     return env
 
 
