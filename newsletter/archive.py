@@ -83,7 +83,7 @@ def build_archive(config: Config, out: Path | None = None, *, now: datetime | No
     site = (out or config.archive_dir).resolve()
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     state = _load_state(site)
-    loaded = json.dumps(state, indent=1, sort_keys=True) + "\n"
+    loaded = json.dumps(state, sort_keys=True) + "\n"  # no indent: the C encoder
     base = config.archive.base_url
     result = ArchiveResult(site, [])
     editions = _read_editions(config, result.warnings)
@@ -147,7 +147,7 @@ def build_archive(config: Config, out: Path | None = None, *, now: datetime | No
             result.removed.append(f"{key}/")
             del known[key]
     state["base_url"] = base
-    text = json.dumps(state, indent=1, sort_keys=True) + "\n"
+    text = json.dumps(state, sort_keys=True) + "\n"  # no indent: the C encoder
     if text != loaded:
         write_file(site / STATE_NAME, text)
     return result
