@@ -393,3 +393,13 @@ def test_view_online_setting_of_the_services(workspace: Path, monkeypatch: pytes
     monkeypatch.setenv("NEWSLETTER_MAILCHIMP_VIEW_ONLINE", "elsewhere")
     with pytest.raises(Exception, match='must be "archive" or "service"'):
         payload_html()
+
+
+def test_view_online_defaults_to_the_archive_page_unless_links_says_otherwise(tmp_path: Path) -> None:
+    from newsletter.config import load_config
+
+    path = tmp_path / "newsletter.toml"
+    path.write_text('[archive]\nurl = "https://news.example/letters"\n')
+    assert load_config(path).links.view_online == "https://news.example/letters/{key}/"
+    path.write_text('[archive]\nurl = "https://news.example/letters/"\n[links]\nview_online = "https://elsewhere.example/{key}"\n')
+    assert load_config(path).links.view_online == "https://elsewhere.example/{key}"
