@@ -24,9 +24,11 @@ lint: $(VENV)/.installed-test
 golden: $(VENV)/.installed-test
 	NEWSLETTER_REGEN_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py -q
 
-## The speed and memory figures (benchmarks/README.md)
+## The speed and memory figures (benchmarks/README.md): build, archive, preview; exit 1 if a target is missed
 bench: $(VENV)/.installed
-	$(BIN)/python benchmarks/build_bench.py
+	@status=0; for bench in build_bench archive_bench preview_bench; do \
+	  $(BIN)/python benchmarks/$$bench.py || status=1; \
+	done; exit $$status
 
 ## Chromium (browser tests) and SpamAssassin (spam score test) from Debian, when missing
 system-deps:

@@ -49,10 +49,11 @@ def build_issue(
     now: datetime | None = None,
     write: bool = True,
 ) -> BuildResult:
-    """Articles on disk -> issues/<key>/email.html, email.txt, issue.json (and issue.toml once)."""
+    """Articles on disk -> issues/<key>/email.html, email.txt, web.html, issue.json (and issue.toml once)."""
     from newsletter.inline import inline_css  # the rendering stack loads only when building
     from newsletter.render import render_email
     from newsletter.text import plain_text
+    from newsletter.web import WEB_NAME, render_web
 
     period = resolve(selection, config.tz, now)
     if not config.content_dir.is_dir():
@@ -82,8 +83,10 @@ def build_issue(
     html = inline_css(render_email(shown, shown_config, placeholders))
     text = plain_text(shown, shown_config, placeholders)
     email = RenderedEmail(issue.subject, issue.preheader, html, text, config.publication.language, placeholders)
-    standalone = email.with_links(standalone_links(config, period))
+    links = standalone_links(config, period)
+    standalone = email.with_links(links)
     files = {HTML_NAME: standalone.html.encode(), TEXT_NAME: standalone.text.encode()}
+    files[WEB_NAME] = render_web(issue, config, links).encode()  # the web archive's page (newsletter.web)
     files[JSON_NAME] = _issue_json(issue, files, problems if skip_invalid else []).encode()
     if manifest.changed:
         files[MANIFEST_NAME] = manifest.text.encode()

@@ -115,6 +115,10 @@ class Labels:
     unsubscribe: str = "Unsubscribe"
     preferences: str = "Manage your preferences"
     view_online: str = "View this email in your browser"
+    # The web pages' words (web.html and the archive, see docs/archive.md).
+    subscribe: str = "Subscribe"
+    archive: str = "All editions"
+    feed: str = "Feed"
     months: tuple[str, ...] = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
     date_order: str = "mdy"  # "mdy": Nov 23 – 29, 2026; "dmy": 23 – 29 Nov 2026
     analysis: str = ""
@@ -190,6 +194,27 @@ _HOST = re.compile(r"^(?=.{1,253}$)[^\s/:?#@\[\]]+$")
 
 
 @dataclass(frozen=True)
+class Archive:
+    """The web archive that `newsletter archive` writes (docs/archive.md).
+
+    ``url`` is the public address the folder is published at (https, any sub-path); when it is
+    set, ``[links] view_online`` defaults to ``url`` + ``<key>/``. ``subscribe_url`` is the web
+    pages' subscribe link (default: ``[publication] url``). ``feed_entries``: how many of the
+    newest editions feed.xml carries (0: every edition).
+    """
+
+    dir: str = "site"
+    url: str = ""
+    subscribe_url: str = ""
+    feed_entries: int = 20
+
+    @property
+    def base_url(self) -> str:
+        """``url`` ending in one slash, or empty when the archive has no public address yet."""
+        return self.url.rstrip("/") + "/" if self.url else ""
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings; ``root`` is the workspace folder relative paths are resolved against."""
 
@@ -202,6 +227,7 @@ class Config:
     theme: Theme = field(default_factory=Theme)
     build: Build = field(default_factory=Build)
     labels: Labels = field(default_factory=Labels)
+    archive: Archive = field(default_factory=Archive)
     export: dict[str, Any] = field(default_factory=dict)  # [export] default + [export.<service>]
     tracking: Tracking = field(default_factory=Tracking)
     strict: bool = False
@@ -221,6 +247,10 @@ class Config:
     @property
     def templates_dir(self) -> Path:
         return self.root / self.build.templates_dir
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.root / self.archive.dir
 
     def service_settings(self, service: str) -> dict[str, Any]:
         table = self.export.get(service, {})
@@ -256,6 +286,7 @@ _SECTIONS = {
     "build": Build,
     "labels": Labels,
     "tracking": Tracking,
+    "archive": Archive,
 }
 
 
@@ -344,6 +375,11 @@ def _from_dict(data: dict[str, Any], path: Path | None, root: Path) -> Config:
         else:
             known = ", ".join(f"[{name}]" for name in [*_SECTIONS, "export"])
             raise ConfigError(f"{line_of(path, section)}: unknown section [{section}]. Known sections: {known}.")
+    links = data.get("links")
+    archive: Archive | None = values.get("archive")
+    if archive is not None and archive.url and not (isinstance(links, dict) and "view_online" in links):
+        # The web version is the archive's page: the email links there unless [links] says otherwise.
+        values["links"] = replace(values.get("links", LinkSettings()), view_online=archive.base_url + "{key}/")
     return Config(**values)
 
 
@@ -483,6 +519,14 @@ def _validate(config: Config) -> None:
             f"{where}: unknown time zone '{config.publication.timezone}'. "
             "Use an IANA name such as 'America/Los_Angeles'."
         ) from None
+    for name in ("url", "subscribe_url"):
+        url = getattr(config.archive, name)
+        if url and (not url.startswith("https://") or re.search(r'[\s"<>{}|\\^`]', url)):
+            where = line_of(config.path, "archive", name)
+            raise ConfigError(f"{where}: [archive] {name} must be an absolute https:// URL (or left out), not '{url}'.")
+    if config.archive.feed_entries < 0:
+        where = line_of(config.path, "archive", "feed_entries")
+        raise ConfigError(f"{where}: [archive] feed_entries must be 0 (every edition) or more.")
     for name in ("unsubscribe", "preferences", "view_online"):
         url = getattr(config.links, name)
         if not url.startswith("https://"):

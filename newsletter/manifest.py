@@ -8,18 +8,23 @@ that appeared since, and warn about stories whose files are gone.
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import tomlkit
-from tomlkit.exceptions import ParseError
-from tomlkit.items import Table
+from typing import TYPE_CHECKING, Any
 
 from newsletter.config import Config
 from newsletter.errors import ManifestError, shown
 from newsletter.models import Issue, Story
 from newsletter.weeks import Period
+
+if TYPE_CHECKING:
+    import tomlkit
+    from tomlkit.items import Table
+
+# Reading uses the standard library's tomllib (fast, already loaded for the settings); tomlkit,
+# which keeps the editor's comments and layout, is imported only to write: once per edition,
+# and when stories are appended. Most builds never import it.
 
 PREHEADER_CHARS = 120
 # "WESTMINSTER, Calif. – " opens most ledes; the inbox preview is better without it.
@@ -51,6 +56,8 @@ def sync_manifest(path: Path, period: Period, stories: list[Story], config: Conf
     """Read issue.toml (or propose one) and append the stories it does not know yet."""
     where = shown(path)
     if not path.exists():
+        import tomlkit
+
         document = _proposal(period, stories, config, _next_number(path.parent.parent, period.key))
         manifest = _read(path, tomlkit.dumps(document), stories)
         manifest.created = True
@@ -63,6 +70,8 @@ def sync_manifest(path: Path, period: Period, stories: list[Story], config: Conf
     known = set(manifest.order) | manifest.excluded
     new = [story for story in stories if story.id not in known]
     if new:
+        import tomlkit
+
         document = tomlkit.parse(text)
         table = document.get("stories")
         if table is None:
@@ -96,13 +105,12 @@ def apply_manifest(manifest: Manifest, period: Period, stories: list[Story], war
 def _read(path: Path, text: str, stories: list[Story]) -> Manifest:
     where = shown(path)
     try:
-        document = tomlkit.parse(text)
-    except ParseError as error:
+        data: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
         raise ManifestError(
-            f"{where}:{error.line}: invalid TOML ({_reason(error)}). "
+            f"{where}:{_error_line(error)}: invalid TOML ({_reason(error)}). "
             "Fix that line, or delete the file to have the build propose a new one."
         ) from None
-    data: dict[str, Any] = document.unwrap()
     subject = _string(path, text, data, "subject")
     if not subject.strip():
         raise ManifestError(f"{where}:{_line(text, 'subject')}: subject is empty. Write the email's subject line.")
@@ -163,11 +171,19 @@ def _line(text: str, needle: str) -> int:
     return 1
 
 
-def _reason(error: ParseError) -> str:
-    return str(error).split(" at line")[0]
+def _reason(error: tomllib.TOMLDecodeError) -> str:
+    return str(error).split(" (at line")[0].split(" (at end of document")[0]
+
+
+def _error_line(error: tomllib.TOMLDecodeError) -> int:
+    # tomllib says where in its message: "Invalid value (at line 3, column 10)".
+    match = re.search(r"at line (\d+)", str(error))
+    return int(match.group(1)) if match else 1
 
 
 def _proposal(period: Period, stories: list[Story], config: Config, number: int) -> tomlkit.TOMLDocument:
+    import tomlkit
+
     lead = stories[0]
     document = tomlkit.document()
     document.add(tomlkit.comment(f"The manifest of the {period.key} edition ({period.start} to {period.end})."))
@@ -192,6 +208,8 @@ def _proposal(period: Period, stories: list[Story], config: Config, number: int)
 
 
 def _story_table(story: Story) -> Table:
+    import tomlkit
+
     table = tomlkit.table()
     table.add("id", story.id)
     table["id"].comment(story.headline[:100])
@@ -214,8 +232,8 @@ def _next_number(issues_dir: Path, key: str) -> int:
             if other.parent.name >= key:
                 continue
             try:
-                value = tomlkit.parse(other.read_text("utf-8-sig")).get("number")
-            except (ParseError, OSError, UnicodeDecodeError):
+                value = tomllib.loads(other.read_text("utf-8-sig")).get("number")
+            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
                 continue
             if isinstance(value, int) and not isinstance(value, bool):
                 highest = max(highest, int(value))

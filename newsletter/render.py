@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -16,6 +17,7 @@ from newsletter.config import Config, Labels, Theme
 from newsletter.errors import ThemeError
 from newsletter.models import Issue, Links, Paragraph, Story
 from newsletter.shorten import shorten
+from newsletter.templatecache import bytecode_cache
 
 ENTRY_TEMPLATE = "email.mjml.j2"
 # Merge-tag syntax of the mailing services (Mailchimp *|UNSUB|*, listmonk and Buttondown
@@ -86,6 +88,7 @@ def environment(config: Config) -> jinja2.Environment:
     )
     env.filters["css"] = _css_value
     env.filters["paragraphs"] = _paragraphs
+    env.bytecode_cache = bytecode_cache(env)  # compiled templates kept between runs (newsletter.templatecache)
     return env
 
 
@@ -291,15 +294,19 @@ def context(issue: Issue, config: Config, links: Links) -> dict[str, Any]:
         "colors": palette(config.theme),
         "links": links,
         "lang": config.publication.language,
+        "web": None,  # the web page's data in web.html (newsletter.web), none in the email
     }
 
 
-def render_mjml(issue: Issue, config: Config, links: Links) -> str:
-    """The theme's MJML for an issue (before compiling); theme errors name file and line."""
+def render_mjml(issue: Issue, config: Config, links: Links, extra: Mapping[str, Any] | None = None) -> str:
+    """The theme's MJML for an issue (before compiling); theme errors name file and line.
+
+    ``extra`` adds to (or replaces) names of ``context``: the web page passes ``web``.
+    """
     env = environment(config)
     try:
         template = env.get_template(ENTRY_TEMPLATE)
-        return template.render(context(issue, config, links))
+        return template.render({**context(issue, config, links), **(extra or {})})
     except jinja2.TemplateSyntaxError as error:
         where = f"{error.filename or error.name}:{error.lineno}"
         raise ThemeError(f"{where}: template syntax error: {error.message}") from None
@@ -323,9 +330,9 @@ def _template_position(error: BaseException) -> str:
     return where
 
 
-def render_email(issue: Issue, config: Config, links: Links) -> str:
-    """Issue -> HTML (CSS not yet inlined); footer links are ``links`` verbatim."""
-    source = render_mjml(issue, config, links)
+def render_email(issue: Issue, config: Config, links: Links, extra: Mapping[str, Any] | None = None) -> str:
+    """Issue -> HTML (CSS not yet inlined); footer links are ``links`` verbatim; ``extra`` as in render_mjml."""
+    source = render_mjml(issue, config, links, extra)
     try:
         html = str(mjml2html(source, disable_comments=True, fonts={}))
     except ValueError as error:

@@ -146,12 +146,10 @@ def test_editor_session_in_chromium(workspace: Path, browser: Any, artifacts: Pa
         # and the editor's place in the email.
         page.evaluate("window.notReloaded = true")
         email_frame(page).evaluate("window.scrollTo(0, 600)")
-        started = time.monotonic()
+        # How fast is measured by `make bench` (benchmarks/preview_bench.py), not here: a busy
+        # machine must not fail the suite. The deadline only catches a page that never updates.
         article.write_text(good.replace(HEADLINE, EDITED, 1))
-        wait_for_email(page, EDITED, timeout=10_000)
-        seconds = time.monotonic() - started
-        print(f"edit on disk -> frame updated in {seconds:.2f} s")
-        assert seconds < 2.0
+        wait_for_email(page, EDITED, timeout=30_000)
         assert page.evaluate("window.notReloaded") is True
         assert page.locator("#email").bounding_box()["width"] == 375
         poll(page, "document.querySelector('#email').contentDocument.readyState === 'complete'")

@@ -15,7 +15,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -56,6 +56,16 @@ HTTP_SETTINGS = (
     Setting("retry_base_delay", "first back-off delay in seconds (doubles each retry)", required=False, default="1"),
     Setting("retry_max_delay", "longest wait in seconds, also caps Retry-After", required=False, default="60"),
 )
+
+# Which "view online" link a service's drafts carry: the build's (the web archive's page, see
+# docs/archive.md) or the service's own web version of the campaign (its merge tag).
+VIEW_ONLINE = Setting(
+    "view_online",
+    '"archive": the footer\'s view-online link is the build\'s ([archive] url + <key>/, or [links] view_online); '
+    '"service": the service\'s own web version (the default while [archive] url is not set)',
+    required=False,
+)
+VIEW_ONLINE_CHOICES = ("archive", "service")
 
 
 @dataclass(frozen=True)
@@ -211,6 +221,19 @@ class Service:
         if value is None:  # a bug: required settings were checked in _load_settings
             raise KeyError(key)
         return value
+
+    def footer_tags(self, job: ExportJob, tags: Links) -> Links:
+        """The service's footer merge tags, with ``view_online`` the build's link unless the service's own is chosen.
+
+        ``view_online`` (VIEW_ONLINE) defaults to "archive" when ``[archive] url`` is set: the
+        email then links to the same page in every export as in the standalone build.
+        """
+        choice = self.values.get("view_online") or ("archive" if job.config.archive.url else "service")
+        if choice not in VIEW_ONLINE_CHOICES:
+            where = line_of(self.config.path, f"export.{self.name}", "view_online")
+            raise ConfigError(f"{where}: view_online for {self.label} ({self.env_name('view_online')} or "
+                              f"[export.{self.name}] view_online) must be \"archive\" or \"service\", not {choice!r}.")
+        return tags if choice == "service" else replace(tags, view_online=job.standalone_links.view_online)
 
     def number(self, key: str) -> float:
         value = self.values.get(key) or "0"

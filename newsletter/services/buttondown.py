@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from newsletter.models import Links
 from newsletter.services.base import (
     HTTP_SETTINGS,
+    VIEW_ONLINE,
     Draft,
     ExportJob,
     Features,
@@ -53,6 +54,7 @@ class ButtondownService(HttpService):
     settings_spec: ClassVar[tuple[Setting, ...]] = (
         Setting("api_url", "the API's address", required=False, default="https://api.buttondown.com/v1"),
         Setting("api_key", "your API key (Settings > API)", secret=True),
+        VIEW_ONLINE,
         *HTTP_SETTINGS,
     )
 
@@ -60,7 +62,7 @@ class ButtondownService(HttpService):
         return {"Authorization": f"Token {self.get('api_key')}"}
 
     def build_payload(self, job: ExportJob) -> dict[str, Any]:
-        email = prepare_email(job.email, MERGE_TAGS, neutralise, neutralise_html)
+        email = prepare_email(job.email, self.footer_tags(job, MERGE_TAGS), neutralise, neutralise_html)
         return {
             "subject": email.subject,
             "body": email.html,

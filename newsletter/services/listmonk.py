@@ -8,6 +8,7 @@ from newsletter.errors import ConfigError
 from newsletter.models import Links
 from newsletter.services.base import (
     HTTP_SETTINGS,
+    VIEW_ONLINE,
     Draft,
     ExportJob,
     Features,
@@ -47,6 +48,7 @@ class ListmonkService(HttpService):
         Setting("token", "the API user's token", secret=True),
         Setting("list_ids", "comma-separated IDs of the lists the campaign goes to, e.g. 3 or 3,5"),
         Setting("template_id", "ID of a campaign template holding only {{ template \"content\" . }}", required=False),
+        VIEW_ONLINE,
         *HTTP_SETTINGS,
     )
 
@@ -67,7 +69,7 @@ class ListmonkService(HttpService):
                               f"[export.listmonk] list_ids), not {self.get('list_ids')!r}.") from None
 
     def build_payload(self, job: ExportJob) -> dict[str, Any]:
-        email = prepare_email(job.email, MERGE_TAGS, neutralise)
+        email = prepare_email(job.email, self.footer_tags(job, MERGE_TAGS), neutralise)
         sender = job.config.sender
         body: dict[str, Any] = {
             "name": f"{job.config.publication.name} {job.issue_key}",

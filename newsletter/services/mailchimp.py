@@ -12,6 +12,7 @@ import httpx
 from newsletter.models import Links
 from newsletter.services.base import (
     HTTP_SETTINGS,
+    VIEW_ONLINE,
     Draft,
     ExportJob,
     Features,
@@ -61,6 +62,7 @@ class MailchimpService(HttpService):
         Setting("api_key", "your API key, ending in the data centre, e.g. ...-us21", secret=True),
         Setting("api_url", "the API's address (default from the key: https://<dc>.api.mailchimp.com/3.0)"),
         Setting("list_id", "the audience ID (Audience > Settings > Audience name and defaults)"),
+        VIEW_ONLINE,
         *HTTP_SETTINGS,
     )
 
@@ -91,7 +93,7 @@ class MailchimpService(HttpService):
         return f"{text} ({fields})" if fields else text or super().error_message(response)
 
     def build_payload(self, job: ExportJob) -> dict[str, Any]:
-        email = prepare_email(job.email, MERGE_TAGS, neutralise, neutralise_html)
+        email = prepare_email(job.email, self.footer_tags(job, MERGE_TAGS), neutralise, neutralise_html)
         html = strip_preheader(email.html, email.preheader)
         sender = job.config.sender
         settings = {
