@@ -517,7 +517,9 @@ def test_export_through_the_cli_then_again(workspace: Path, monkeypatch: pytest.
     h = HARNESSES[name]()
     test_to = [] if name == "kit" else ["--test-to", "editor@example.org"]
     with serve(h.fake) as url:
-        for key, value in {**h.env, "API_URL": url + API_PATH[name], "RETRY_BASE_DELAY": "0.01"}.items():
+        # The service's own view-online tag, not the archive page the sample's [archive] url gives
+        settings = {**h.env, "API_URL": url + API_PATH[name], "RETRY_BASE_DELAY": "0.01", "VIEW_ONLINE": "service"}
+        for key, value in settings.items():
             monkeypatch.setenv(f"NEWSLETTER_{name.upper()}_{key}", value)
         dry = cli_run("export", "--to", name, "--week", SAMPLE_WEEK, "--dry-run")
         assert dry.exit_code == 0, dry.output

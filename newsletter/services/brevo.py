@@ -11,6 +11,7 @@ from newsletter.errors import ConfigError
 from newsletter.models import Links
 from newsletter.services.base import (
     HTTP_SETTINGS,
+    VIEW_ONLINE,
     Draft,
     ExportJob,
     Features,
@@ -66,6 +67,7 @@ class BrevoService(HttpService):
         Setting("list_ids", "comma-separated IDs of the contact lists the campaign goes to, e.g. 2 or 2,7"),
         Setting("sender_id", "ID of a Brevo sender to use instead of [sender] name and email (dedicated IPs)",
                 required=False),
+        VIEW_ONLINE,
         *HTTP_SETTINGS,
     )
 
@@ -97,7 +99,7 @@ class BrevoService(HttpService):
         return text
 
     def build_payload(self, job: ExportJob) -> dict[str, Any]:
-        email = prepare_email(job.email, MERGE_TAGS, neutralise, neutralise_html)
+        email = prepare_email(job.email, self.footer_tags(job, MERGE_TAGS), neutralise, neutralise_html)
         sender_config = job.config.sender
         sender: dict[str, Any] = {"name": sender_config.name or job.config.publication.name}
         if self.values.get("sender_id"):

@@ -13,6 +13,7 @@ from newsletter.errors import ConfigError, SettingMissing, shown
 from newsletter.models import Links, RenderedEmail
 from newsletter.services.base import (
     HTTP_SETTINGS,
+    VIEW_ONLINE,
     Draft,
     ExportJob,
     Features,
@@ -77,6 +78,7 @@ class SendGridService(HttpService):
                 required=False),
         Setting("custom_unsubscribe_url", "your own unsubscribe page, https (or set suppression_group_id)",
                 required=False),
+        VIEW_ONLINE,
         *HTTP_SETTINGS,
     )
 
@@ -136,7 +138,7 @@ class SendGridService(HttpService):
         if len(job.test_to) > MAX_TEST_EMAILS:
             raise click.UsageError(f"SendGrid sends a test to at most {MAX_TEST_EMAILS} addresses at a time, "
                                    f"not {len(job.test_to)}.")
-        email = prepare_email(job.email, MERGE_TAGS, neutralise, neutralise_html)
+        email = prepare_email(job.email, self.footer_tags(job, MERGE_TAGS), neutralise, neutralise_html)
         send_to: dict[str, Any] = {}
         for key in ("list_ids", "segment_ids"):
             ids = split_list(self.values.get(key))
