@@ -159,7 +159,8 @@ def post_of(entry: Any, feed_url: str, source: SourceSettings, feed_language: st
         id=str(entry.get("id") or link),
         link=link,
         title=title,
-        published=_when(entry.get("published_parsed") or entry.get("updated_parsed")),
+        # dict.get: feedparser's own get maps a missing updated_parsed to published_parsed, with a warning
+        published=_when(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")),
         html=html,
         summary_html=excerpt_html,
         base_url=base,
