@@ -7,6 +7,8 @@ entity-encoded, and WordPress REST API pages (/wp-json/wp/v2/posts?_embed) with 
 authors, featured media and terms, and the headers WordPress sends (X-WP-Total, X-WP-TotalPages).
 """
 
+# ruff: noqa: E501  (feeds and HTML as sites send them, with their long lines)
+
 from __future__ import annotations
 
 import json

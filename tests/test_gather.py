@@ -142,9 +142,10 @@ def test_gather_then_build_every_story_has_its_parts(site: Website, ws: Path) ->
     assert f"[air quality index]({fx.SITE}/news/data/aqi/)" in hanoi  # relative to the Atom entry's xml:base
     assert f"({fx.SITE}/news/2026/11/hanoi-air-quality/haze.jpg)" in hanoi
     images = {p.name: front(p).get("image") for p in (ws / "content").rglob("*.md")}
-    assert images["2026-11-24-russia-myanmar-defense-pact.md"] == f"{fx.SITE}/wp-content/uploads/2026/11/pact-signing.jpg"
-    assert images["2026-11-23-pho-award.md"] == f"{fx.SITE}/wp-content/uploads/2026/11/pho-1536x1024.jpg"
-    assert images["2026-11-25-bolsa-avenue-grants.md"] == f"{fx.SITE}/wp-content/uploads/2026/11/bolsa.jpg"
+    uploads = f"{fx.SITE}/wp-content/uploads/2026/11"
+    assert images["2026-11-24-russia-myanmar-defense-pact.md"] == f"{uploads}/pact-signing.jpg"
+    assert images["2026-11-23-pho-award.md"] == f"{uploads}/pho-1536x1024.jpg"
+    assert images["2026-11-25-bolsa-avenue-grants.md"] == f"{uploads}/bolsa.jpg"
     assert all(src.startswith("https://") for src in re.findall(r'<img[^>]* src="([^"]+)"', html))
     bodies = "".join(p.read_text() for p in (ws / "content").rglob("*.md"))
     assert sorted(re.findall(r"!\[[^]]*\]\(([^)]+)\)", bodies)) == [  # pictures in the stories themselves
@@ -393,8 +394,8 @@ def test_a_server_that_does_not_answer_times_out(site: Website, ws: Path) -> Non
 
 
 def test_a_web_page_is_not_a_feed_and_its_feed_is_named(site: Website, ws: Path) -> None:
-    page = (f'<!doctype html><html><head><title>Saigon Sentinel</title><link rel="alternate" '
-            f'type="application/rss+xml" title="Feed" href="/feed/"></head><body><p>Home</p></body></html>')
+    page = ('<!doctype html><html><head><title>Saigon Sentinel</title><link rel="alternate" '
+            'type="application/rss+xml" title="Feed" href="/feed/"></head><body><p>Home</p></body></html>')
     site.page("/", page, "text/html; charset=UTF-8")
     configure(ws, f'[sources.home]\ntype = "feed"\nurl = "{site.url("/")}"\n')
     result = run("gather", "--week", fx.WEEK)

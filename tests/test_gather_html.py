@@ -125,7 +125,8 @@ def test_a_base_element_wins_over_the_post_address() -> None:
     [
         ("<h2>Saigon Sentinel Analysis</h2><p>Why.</p>", "## Saigon Sentinel Analysis", "Why."),
         ("<h3><strong>Analysis</strong></h3><p>Why.</p>", "### Analysis", "Why."),
-        ("<p><strong>Impact on Vietnamese Americans</strong></p><p>Who.</p>", "## Impact on Vietnamese Americans", "Who."),
+        ("<p><strong>Impact on Vietnamese Americans</strong></p><p>Who.</p>", "## Impact on Vietnamese Americans",
+         "Who."),
         ("<p><b>Impact on Vietnamese Americans:</b></p><p>Who.</p>", "## Impact on Vietnamese Americans", "Who."),
         ("<p><strong>Saigon Sentinel Analysis:</strong> Why it matters.</p>", "## Saigon Sentinel Analysis",
          "Why it matters."),
