@@ -481,3 +481,59 @@ def test_a_post_without_a_date_or_content_is_skipped_by_its_link(site: Website, 
     assert f"skipped {fx.SITE}/2026/11/no-date/: it has no date" in result.stderr
     assert f"skipped {fx.SITE}/2026/11/only-embed/: it has no content" in result.stderr
     assert (ws / "content/2026/11/2026-11-24-fine.md").is_file()
+
+
+# --- less common shapes ----------------------------------------------------------------------------------
+
+
+def test_a_site_without_pretty_permalinks_answers_at_rest_route(site: Website, ws: Path) -> None:
+    def home(query: dict[str, list[str]]) -> Answer:
+        if query.get("rest_route") != ["/wp/v2/posts"]:
+            return Answer(200, b"<!doctype html><p>Home</p>")
+        body, headers = fx.wp_page(fx.wp_posts(), int(query["page"][0]), 100)
+        return Answer(200, body, "application/json; charset=UTF-8", headers)
+
+    site.routes["/plain/"] = home
+    configure(ws, f'[sources.plain]\ntype = "wordpress"\nurl = "{site.url("/plain")}"\n')
+    result = run("gather", "--week", fx.WEEK)
+    assert result.exit_code == 0, result.output
+    assert (ws / MEKONG).is_file() and (ws / H1B).is_file()
+
+
+def test_a_feed_that_moved_is_followed_and_reported(site: Website, ws: Path) -> None:
+    site.routes["/rss"] = Answer(301, b"", headers={"Location": site.url(FEED)})
+    configure(ws, f'[sources.moved]\ntype = "feed"\nurl = "{site.url("/rss")}"\n')
+    result = run("gather", "--week", fx.WEEK)
+    assert result.exit_code == 0, result.output
+    assert (ws / PACT).is_file()
+    assert f"{site.url('/rss')} has moved to {site.url(FEED)}: update url in [sources.moved]" in result.stderr
+
+
+def test_a_paged_feed_is_followed_until_the_week_is_covered(site: Website, ws: Path) -> None:
+    newer = fx.rss_item("Newest", "newest", "Sat, 28 Nov 2026 17:30:00 +0000", "<p>Words.</p>", guid=7)
+    older = fx.rss_item("Older", "older", "Mon, 23 Nov 2026 17:30:00 +0000", "<p>Words.</p>", guid=6)
+    oldest = fx.rss_item("Oldest", "oldest", "Fri, 20 Nov 2026 17:30:00 +0000", "<p>Words.</p>", guid=5)
+    first = fx.rss_feed(site.url("/paged/"), [newer]).replace(
+        "<generator>", f'<atom:link rel="next" href="{site.url("/paged/2")}"/>\n\t<generator>')
+    second = fx.rss_feed(site.url("/paged/2"), [older, oldest]).replace(
+        "<generator>", f'<atom:link rel="next" href="{site.url("/paged/3")}"/>\n\t<generator>')
+    site.page("/paged/", first, "application/rss+xml")
+    site.page("/paged/2", second, "application/rss+xml")
+    configure(ws, f'[sources.paged]\ntype = "feed"\nurl = "{site.url("/paged/")}"\n')
+    result = run("gather", "--week", fx.WEEK)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (ws / "content").rglob("*.md")) == ["2026-11-23-older.md", "2026-11-28-newest.md"]
+    assert not site.hits("/paged/3")  # page 2 already reaches back before the week
+
+
+def test_two_gathers_at_once_do_not_both_write(site: Website, ws: Path) -> None:
+    import fcntl
+
+    configure(ws, sources(site, "rss"))
+    (ws / "content/.gather").mkdir(parents=True)
+    with (ws / "content/.gather/lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = run("gather", "--week", fx.WEEK)
+    assert result.exit_code == 1
+    assert "another `newsletter gather` is writing to content" in result.output
+    assert not list((ws / "content").rglob("*.md"))

@@ -13,9 +13,9 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import httpx
@@ -23,6 +23,11 @@ import httpx
 from newsletter.config import Config, SourceSettings
 from newsletter.errors import OutputError, SourceError, SourceErrors, shown
 from newsletter.weeks import Period, Selection, resolve
+
+if TYPE_CHECKING:
+    from newsletter.gather.client import Client
+    from newsletter.gather.post import Post
+    from newsletter.gather.writer import Placed
 
 __all__ = ["gather", "GatherResult"]
 
@@ -35,7 +40,7 @@ class GatherResult:
 
     period: Period
     dry_run: bool
-    placed: list[Any] = field(default_factory=list)  # writer.Placed
+    placed: list[Placed] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[SourceError] = field(default_factory=list)
 
@@ -126,12 +131,12 @@ def gather(
     return result
 
 
-def _day(moment: datetime, config: Config) -> Any:
+def _day(moment: datetime, config: Config) -> date:
     """The day of a moment where the newsroom is."""
     return moment.astimezone(config.tz).date()
 
 
-def _fetch(client: Any, source: SourceSettings, period: Period, config: Config, note: Echo) -> list[Any]:
+def _fetch(client: Client, source: SourceSettings, period: Period, config: Config, note: Echo) -> list[Post]:
     from newsletter.gather.feed import feed_posts
     from newsletter.gather.wordpress import wordpress_posts
 
@@ -187,7 +192,7 @@ def _source_line(source: SourceSettings, kept: int, filtered: int, over: int) ->
     return f"{line} ({', '.join(extra)})" if extra else line
 
 
-def _tell(placed: Any, dry_run: bool, echo: Echo, warn: Echo) -> None:
+def _tell(placed: Placed, dry_run: bool, echo: Echo, warn: Echo) -> None:
     where = shown(placed.path)
     if placed.action == "kept":
         warn(
