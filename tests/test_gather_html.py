@@ -229,3 +229,8 @@ def test_any_text_survives_exactly(lines: list[str]) -> None:
 )
 def test_html_as_plain_text(html: str, text: str) -> None:
     assert html_text(html) == text
+
+
+def test_control_characters_never_reach_the_article() -> None:
+    assert convert("<p>Bell\x07 and \x1b[31mescape\x85 &#27;[0m</p>") == "Bell and \\[31mescape \\[0m"
+    assert html_text("Title\x07 with\x1b bell") == "Title with bell"

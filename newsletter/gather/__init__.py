@@ -69,6 +69,7 @@ def gather(
     """
     from newsletter.gather.article import Malformed, article_of
     from newsletter.gather.client import Client, HttpCache, user_agent
+    from newsletter.gather.html_to_markdown import CONTROLS
     from newsletter.gather.ledger import STATE_DIR, Ledger
     from newsletter.gather.sources import left_out_by, select_sources, source_where
     from newsletter.gather.writer import Placer
@@ -116,8 +117,9 @@ def gather(
                     try:
                         article = article_of(post, source, config)
                     except Malformed as problem:
-                        result.skipped.append(post.where)
-                        warn(f"Warning: {source.name}: skipped {post.where}: it {problem}.")
+                        where = CONTROLS.sub("", post.where)  # a feed's text must not drive the terminal
+                        result.skipped.append(where)
+                        warn(f"Warning: {source.name}: skipped {where}: it {problem}.")
                         continue
                     placed = placer.place(article)
                     result.placed.append(placed)

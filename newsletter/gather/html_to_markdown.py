@@ -63,6 +63,8 @@ TRACKER_HOST = re.compile(
 APPEARED_FIRST = re.compile(r"^the post .+ appeared first on .+$", re.IGNORECASE | re.DOTALL)
 MORE_LINK = re.compile(r"^(?:continue reading|read more|keep reading)\b", re.IGNORECASE)
 LAZY_SOURCES = ("data-lazy-src", "data-src", "data-original", "data-orig-file", "data-large-file")
+# C0 and C1 control characters other than tab and line feed: never meant to be seen, and unsafe in a terminal.
+CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 LINK_SCHEMES = ("http", "https", "mailto", "tel")
 IMAGE_SCHEMES = ("http", "https")
 
@@ -71,8 +73,8 @@ IMAGE_SCHEMES = ("http", "https")
 
 
 def parse(html: str) -> BeautifulSoup:
-    """The HTML as a tree, by Python's own tolerant HTML parser."""
-    return BeautifulSoup(html, "html.parser")
+    """The HTML as a tree, by Python's own tolerant HTML parser; control characters are dropped first."""
+    return BeautifulSoup(CONTROLS.sub("", html.replace("\r\n", "\n").replace("\r", "\n")), "html.parser")
 
 
 def sanitise(soup: BeautifulSoup, base_url: str, drop: Sequence[re.Pattern[str]] = ()) -> BeautifulSoup:
@@ -87,7 +89,7 @@ def sanitise(soup: BeautifulSoup, base_url: str, drop: Sequence[re.Pattern[str]]
     for node in list(soup.find_all(string=lambda s: isinstance(s, Comment))):
         node.extract()
     for tag in list(soup.find_all(True)):
-        if tag.decomposed or not isinstance(tag, Tag):
+        if not isinstance(tag, Tag) or _gone(tag):
             continue
         if tag.name in DROPPED or tag.name == "base" or _is_share_box(tag):
             tag.decompose()
@@ -96,13 +98,18 @@ def sanitise(soup: BeautifulSoup, base_url: str, drop: Sequence[re.Pattern[str]]
     for link in list(soup.find_all("a")):
         _fix_link(link, base_url)
     for block in list(soup.find_all(["p", "div"])):
-        if block.decomposed:
+        if _gone(block):
             continue
         text = " ".join(block.get_text(" ").split())
         if APPEARED_FIRST.match(text) or any(pattern.fullmatch(text) for pattern in drop):
             block.decompose()
     _remove_empty(soup)
     return soup
+
+
+def _gone(tag: Tag) -> bool:
+    """True for a tag already removed with its parent (cheaper than bs4's ``decomposed``, which searches)."""
+    return tag.parent is None
 
 
 def _classes(tag: Tag) -> list[str]:
@@ -146,7 +153,7 @@ def _fix_image(img: Tag, base_url: str) -> None:
 
 
 def _fix_link(link: Tag, base_url: str) -> None:
-    if link.decomposed:
+    if _gone(link):
         return
     href = str(link.get("href") or "").strip()
     classes = " ".join(_classes(link)).lower()
@@ -164,7 +171,7 @@ def _fix_link(link: Tag, base_url: str) -> None:
 def _remove_empty(soup: BeautifulSoup) -> None:
     # Deepest first, so a paragraph emptied by removing its only link goes too.
     for tag in reversed(soup.find_all(list(EMPTIABLE))):
-        if not tag.decomposed and not tag.get_text(strip=True) and tag.find(["img", "hr", "br", "table"]) is None:
+        if not _gone(tag) and not tag.get_text(strip=True) and tag.find(["img", "hr", "br", "table"]) is None:
             tag.decompose()
 
 
@@ -189,7 +196,7 @@ def promote_headings(soup: BeautifulSoup, headings: Headings, title: str = "") -
     remaining words stay as the first paragraph of that section.
     """
     for block in list(soup.find_all(["p", "div"])):
-        if block.decomposed or block.find(BLOCKS - {"[document]"}) is not None:
+        if _gone(block) or block.find(BLOCKS - {"[document]"}) is not None:
             continue
         children = [c for c in block.children if not (isinstance(c, NavigableString) and not c.strip())]
         first = children[0] if children else None
@@ -341,7 +348,7 @@ def to_markdown(soup: BeautifulSoup) -> str:
     markdown: str = _CONVERTER.convert_soup(soup)
     lines = [line.rstrip() for line in markdown.split("\n")]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
-    return unicodedata.normalize("NFC", text)
+    return unicodedata.normalize("NFC", CONTROLS.sub("", text))  # also those written as &#27;
 
 
 def post_markdown(
@@ -359,9 +366,9 @@ def post_markdown(
 def html_text(html: str, base_url: str = "", drop: Sequence[re.Pattern[str]] = ()) -> str:
     """An HTML fragment (a title, an excerpt) as one line of plain NFC text."""
     if "<" not in html and "&" not in html:
-        return unicodedata.normalize("NFC", " ".join(html.split()))
+        return unicodedata.normalize("NFC", " ".join(CONTROLS.sub("", html).split()))
     soup = sanitise(parse(html), base_url, drop)
-    return unicodedata.normalize("NFC", " ".join(soup.get_text(" ").split()))
+    return unicodedata.normalize("NFC", " ".join(CONTROLS.sub("", soup.get_text(" ")).split()))
 
 
 def image_alt(html: str, base_url: str, image_url: str) -> str | None:
