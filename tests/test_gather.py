@@ -252,11 +252,16 @@ def test_an_edited_file_is_kept_and_gather_says_so(site: Website, ws: Path) -> N
     assert run("gather", "--week", fx.WEEK).exit_code == 0
     edited = (ws / MEKONG).read_text().replace("The dry season has barely begun.", "The editor's own words.")
     (ws / MEKONG).write_text(edited)
+    quiet = run("gather", "--week", fx.WEEK)  # the site has not changed: kept, and nothing to warn about
+    assert quiet.exit_code == 0 and not quiet.stderr
+    assert f"kept         {MEKONG} (your edits; the post is unchanged on the site)" in quiet.stdout
+    assert (ws / MEKONG).read_text() == edited
     site.posts[0]["content"]["rendered"] = site.posts[0]["content"]["rendered"].replace("90 km", "95 km")
     result = run("gather", "--week", fx.WEEK)
     assert result.exit_code == 0, result.output
     assert (ws / MEKONG).read_text() == edited
-    assert f"kept {MEKONG}: you changed it since it was gathered" in result.stderr
+    assert f"kept {MEKONG}: you changed it since it was gathered, and the post has changed on the site" in \
+        result.stderr
     assert "Gathered: 2 unchanged, 1 kept." in result.stdout
     # The editor who wants the site's version deletes the file and gathers again.
     (ws / MEKONG).unlink()
@@ -537,3 +542,19 @@ def test_two_gathers_at_once_do_not_both_write(site: Website, ws: Path) -> None:
     assert result.exit_code == 1
     assert "another `newsletter gather` is writing to content" in result.output
     assert not list((ws / "content").rglob("*.md"))
+
+
+def test_without_the_ledger_files_are_found_by_source_id_and_never_overwritten(site: Website, ws: Path) -> None:
+    configure(ws, sources(site, "wp"))
+    assert run("gather", "--week", fx.WEEK).exit_code == 0
+    (ws / "content/.gather/ledger.json").unlink()  # a clone that did not commit it
+    (ws / MEKONG).write_text((ws / MEKONG).read_text().replace("barely begun", "only begun"))
+    result = run("gather", "--week", fx.WEEK)
+    assert result.exit_code == 0, result.output
+    assert "Gathered: 2 unchanged, 1 kept." in result.stdout
+    assert f"kept {MEKONG}: it differs from the post on the site and there is no record" in result.stderr
+    assert "only begun" in (ws / MEKONG).read_text()
+    assert len(list((ws / "content").rglob("*.md"))) == 3
+    ledger = json.loads((ws / "content/.gather/ledger.json").read_text())
+    assert sorted(e["path"] for e in ledger["posts"].values()) == [
+        "2026/11/2026-11-23-pho-award.md", "2026/11/2026-11-24-h1b-fee-ruling.md"]

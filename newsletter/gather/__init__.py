@@ -196,11 +196,18 @@ def _source_line(source: SourceSettings, kept: int, filtered: int, over: int) ->
 
 def _tell(placed: Placed, dry_run: bool, echo: Echo, warn: Echo) -> None:
     where = shown(placed.path)
+    if placed.action == "kept" and placed.site_changed is False:
+        echo(f"  {'kept':<12} {where} (your edits; the post is unchanged on the site)")
+        return
     if placed.action == "kept":
+        why = (
+            "you changed it since it was gathered, and the post has changed on the site since"
+            if placed.site_changed
+            else "it differs from the post on the site and there is no record of what was gathered, so it is yours"
+        )
         warn(
-            f"Warning: kept {where}: you changed it since it was gathered, and the post on the site differs "
-            f"({placed.article.link or placed.article.source_id}). To take the site's version instead, move "
-            "your file away (or delete it) and gather again."
+            f"Warning: kept {where}: {why} ({placed.article.link or placed.article.source_id}). To take the "
+            "site's version instead, move your file away (or delete it) and gather again."
         )
         return
     if placed.action == "duplicate":

@@ -33,6 +33,7 @@ class Placed:
     article: ArticleFile
     previous: Path | None = None  # the file an update replaced under another name
     note: str = ""
+    site_changed: bool | None = None  # for "kept": did the post change on the site since? None: unknown
 
 
 class Placer:
@@ -62,7 +63,8 @@ class Placer:
                 self._record(current, article, data)
             return Placed("unchanged", current, article)
         if entry is None or entry.sha256 != digest(old) or self.ledger.file(entry) != current:
-            return Placed("kept", current, article)
+            site_changed = None if entry is None else entry.sha256 != digest(data)
+            return Placed("kept", current, article, site_changed=site_changed)
         target = self.content_dir / article.path
         path = current if target == current else self._free(target)
         self._write(path, article, data)
