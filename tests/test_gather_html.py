@@ -42,6 +42,8 @@ def blocks(markdown: str) -> list[str]:
         ('<ol start="3"><li>x</li><li>y</li></ol>', "3. x\n4. y"),
         ("<blockquote><p>Said.</p></blockquote>", "> Said."),
         ("<p>line one<br>line two</p>", "line one\\\nline two"),
+        ("<p>Trailing break<br></p><p><br>Leading break</p>", "Trailing break\n\nLeading break"),
+        ("<p>Two<br><br>breaks</p><ul><li>item<br></li></ul>", "Two\\\nbreaks\n\n- item"),
         ("<p>HTML's own\nline breaks   collapse</p>", "HTML's own line breaks collapse"),
         ("<figure><img src='/f.jpg' alt='F'><figcaption>The caption</figcaption></figure>",
          "![F](https://news.example/f.jpg)\n\n*The caption*"),

@@ -104,6 +104,7 @@ def sanitise(soup: BeautifulSoup, base_url: str, drop: Sequence[re.Pattern[str]]
         if APPEARED_FIRST.match(text) or any(pattern.fullmatch(text) for pattern in drop):
             block.decompose()
     _remove_empty(soup)
+    _tidy_breaks(soup)
     return soup
 
 
@@ -173,6 +174,40 @@ def _remove_empty(soup: BeautifulSoup) -> None:
     for tag in reversed(soup.find_all(list(EMPTIABLE))):
         if not _gone(tag) and not tag.get_text(strip=True) and tag.find(["img", "hr", "br", "table"]) is None:
             tag.decompose()
+
+
+def _tidy_breaks(soup: BeautifulSoup) -> None:
+    """Drop a line break that opens or closes its block, and all but one of a run of them.
+
+    In CommonMark a hard break at the end of a paragraph is a literal backslash, so one there
+    must not be written at all.
+    """
+    for br in list(soup.find_all("br")):
+        if _gone(br):
+            continue
+        following = br.next_sibling
+        while isinstance(following, NavigableString) and not following.strip():
+            following = following.next_sibling
+        if (isinstance(following, Tag) and following.name == "br") or _at_edge(br, True) or _at_edge(br, False):
+            br.decompose()
+
+
+def _at_edge(br: Tag, forward: bool) -> bool:
+    """True when nothing visible lies between ``br`` and the end (or start) of its block."""
+    node: Any = br
+    while True:
+        sibling = node.next_sibling if forward else node.previous_sibling
+        while sibling is not None:
+            if isinstance(sibling, Tag):
+                if sibling.name == "img" or sibling.get_text(strip=True) or sibling.find("img") is not None:
+                    return False
+            elif isinstance(sibling, NavigableString) and not isinstance(sibling, Comment) and sibling.strip():
+                return False
+            sibling = sibling.next_sibling if forward else sibling.previous_sibling
+        parent = node.parent
+        if parent is None or parent.name in BLOCKS or parent.name in ("td", "th"):
+            return True
+        node = parent
 
 
 def absolute(url: str, base_url: str, schemes: Iterable[str]) -> str | None:
