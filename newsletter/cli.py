@@ -250,6 +250,62 @@ def archive_command(out_dir: Path | None, config_path: Path | None) -> None:
     report(result, click.echo, lambda text: click.echo(text, err=True))
 
 
+@cli.command("gather")
+@click.option("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W48 (default: the current week).")
+@click.option(
+    "--since", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="First day of a custom range."
+)
+@click.option(
+    "--until", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Last day of a custom range (inclusive)."
+)
+@click.option(
+    "--source",
+    "source_names",
+    multiple=True,
+    metavar="NAME",
+    help="Gather only from [sources.NAME] (repeatable; default: every enabled source).",
+)
+@click.option("--dry-run", is_flag=True, help="List the files it would write or update, and change nothing.")
+@click.option(
+    "--content",
+    "content_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the articles into (default: content/).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file (default: ./newsletter.toml).",
+)
+def gather_command(
+    week: str | None,
+    since: Any,
+    until: Any,
+    source_names: tuple[str, ...],
+    dry_run: bool,
+    content_dir: Path | None,
+    config_path: Path | None,
+) -> None:
+    """Fetch the week's posts from the [sources] in newsletter.toml into content/ as articles.
+
+    Reads RSS/Atom feeds and WordPress sites (REST API) and writes one Markdown article per post,
+    content/YYYY/MM/YYYY-MM-DD-<slug>.md. Gathering again updates posts changed on the site and
+    never overwrites a file you edited. See docs/sources.md.
+
+    \b
+    Examples:
+      newsletter gather                          # this week, every source
+      newsletter gather --week 2026-W48 --dry-run
+      newsletter gather --source site --since 2026-11-01 --until 2026-11-14
+    """
+    from newsletter.gather import gather
+
+    selection = _selection(week, since, until)
+    config = _config(config_path, content_dir, None)
+    gather(config, selection, source_names=source_names, dry_run=dry_run)
+
+
 def main() -> None:
     # Every command but `preview` does one job and exits. The cyclic garbage collector would
     # only spend time there (about 10% of a build's CPU, most of it re-scanning the objects the

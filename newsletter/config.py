@@ -215,6 +215,34 @@ class Archive:
 
 
 @dataclass(frozen=True)
+class SourceSettings:
+    """One place `newsletter gather` reads posts from: a ``[sources.<name>]`` table (docs/sources.md).
+
+    ``type`` is "feed" (RSS 2.0, RSS 1.0 or Atom at ``url``) or "wordpress" (the site's home page
+    at ``url``; posts from its REST API). Category and tag filters match a term's name or slug,
+    case-insensitively. ``timeout`` is in seconds, ``max_bytes`` bounds one answer's size.
+    """
+
+    name: str = ""
+    type: str = ""
+    url: str = ""
+    enabled: bool = True
+    section: str = ""  # the section of a post whose categories name none
+    sections: dict[str, str] = field(default_factory=dict)  # category name or slug -> section slug
+    include_categories: tuple[str, ...] = ()
+    exclude_categories: tuple[str, ...] = ()
+    include_tags: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+    lang: str = ""  # BCP 47 tag for every post of the source; else the post's or feed's own
+    limit: int = 0  # at most this many posts per run, newest first; 0: no limit
+    drop_paragraphs: tuple[str, ...] = ()  # regular expressions: paragraphs whose whole text matches are dropped
+    timeout: int = 20
+    retries: int = 3
+    max_pages: int = 10
+    max_bytes: int = 20_000_000
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings; ``root`` is the workspace folder relative paths are resolved against."""
 
@@ -230,6 +258,7 @@ class Config:
     archive: Archive = field(default_factory=Archive)
     export: dict[str, Any] = field(default_factory=dict)  # [export] default + [export.<service>]
     tracking: Tracking = field(default_factory=Tracking)
+    sources: dict[str, SourceSettings] = field(default_factory=dict)  # [sources.<name>], for `newsletter gather`
     strict: bool = False
 
     @property
@@ -364,6 +393,8 @@ def _from_dict(data: dict[str, Any], path: Path | None, root: Path) -> Config:
             values["export"] = value
         elif section == "strict":
             values["strict"] = bool(value)
+        elif section == "sources":
+            values["sources"] = _sources(value, path)
         elif section == "labels":
             if not isinstance(value, dict):
                 raise ConfigError(f"{line_of(path, '', section)}: [labels] must be a table.")
@@ -373,7 +404,7 @@ def _from_dict(data: dict[str, Any], path: Path | None, root: Path) -> Config:
                 raise ConfigError(f"{line_of(path, section)}: [{section}] must be a table.")
             values[section] = _section(_SECTIONS[section], section, value, path)
         else:
-            known = ", ".join(f"[{name}]" for name in [*_SECTIONS, "export"])
+            known = ", ".join(f"[{name}]" for name in [*_SECTIONS, "export", "sources"])
             raise ConfigError(f"{line_of(path, section)}: unknown section [{section}]. Known sections: {known}.")
     links = data.get("links")
     archive: Archive | None = values.get("archive")
@@ -481,6 +512,73 @@ def _check_label_values(labels: Labels, table: dict[str, Any], name: str, path: 
                     f"{where}: [{name}] {key} = '{value}' has an unknown placeholder; {key} can use {can} "
                     "(write a literal brace twice: {{ or }})."
                 )
+
+
+_SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_SOURCE_TYPES = ("feed", "wordpress")
+_SOURCE_BOUNDS = {"limit": (0, 100_000), "timeout": (1, 600), "retries": (0, 10), "max_pages": (1, 1000),
+                  "max_bytes": (10_000, 1_000_000_000)}
+_BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
+def _sources(table: Any, path: Path | None) -> dict[str, SourceSettings]:
+    """[sources.<name>] tables for `newsletter gather`, each key checked where it is written."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{line_of(path, '', 'sources')}: [sources] must hold tables such as [sources.site].")
+    sources: dict[str, SourceSettings] = {}
+    for name, value in table.items():
+        section = f"sources.{name}"
+        where = line_of(path, section)
+        if path is not None and where == shown(path):  # written inline in [sources] as `name = { ... }`
+            where = line_of(path, "sources", name)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: [sources] {name} must be a table: [sources.{name}] with type and url.")
+        if not _SOURCE_NAME.match(name):
+            raise ConfigError(f"{where}: [{section}]: a source's name is letters, digits, '-' and '_'.")
+        for key in ("type", "url"):
+            if key not in value:
+                raise ConfigError(
+                    f'{where}: [{section}] has no {key}. Write type = "feed" or "wordpress" and the url to read.'
+                )
+        if value.get("enabled") is not None and not isinstance(value["enabled"], bool):
+            raise ConfigError(f"{line_of(path, section, 'enabled')}: [{section}] enabled must be true or false.")
+        known = sorted(f.name for f in fields(SourceSettings) if f.name != "name")
+        for key in value:
+            if key not in known:
+                raise ConfigError(
+                    f"{line_of(path, section, key)}: unknown setting '{key}' in [{section}]. "
+                    f"Known settings: {', '.join(known)}."
+                )
+        settings: SourceSettings = replace(_section(SourceSettings, section, value, path), name=name)
+        _check_source(settings, section, path)
+        sources[name] = settings
+    return sources
+
+
+def _check_source(source: SourceSettings, section: str, path: Path | None) -> None:
+    def where(key: str) -> str:
+        return line_of(path, section, key)
+
+    if source.type not in _SOURCE_TYPES:
+        raise ConfigError(f'{where("type")}: [{section}] type must be "feed" or "wordpress", not \'{source.type}\'.')
+    if not re.match(r"^https?://[^/\s]+", source.url):
+        raise ConfigError(
+            f"{where('url')}: [{section}] url must be an absolute http:// or https:// address, not '{source.url}'."
+        )
+    for key, (low, high) in _SOURCE_BOUNDS.items():
+        number = getattr(source, key)
+        if not low <= number <= high:
+            raise ConfigError(f"{where(key)}: [{section}] {key} must be between {low} and {high}, not {number}.")
+    if source.lang and not _BCP47.match(source.lang):
+        raise ConfigError(f"{where('lang')}: [{section}] lang must be a language tag such as 'vi' or 'en-US'.")
+    for pattern in source.drop_paragraphs:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise ConfigError(
+                f"{where('drop_paragraphs')}: [{section}] drop_paragraphs: '{pattern}' is not a regular "
+                f"expression ({error})."
+            ) from None
 
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:

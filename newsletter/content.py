@@ -29,6 +29,7 @@ FRONT_MATTER_KEYS = {"title", "date", "url", "section", "summary", "author", "im
 SENTENCE_END = (".", "!", "?", "…", "。")
 PARAGRAPH_END = (*SENTENCE_END, ":", ";", '"', "”", "’", "'", ")", "]", "»")
 MAX_HEADING_WORDS = 10
+FRONT_MATTER_KEYS |= {"source", "source_id"}  # written by `newsletter gather` (docs/sources.md)
 
 
 # --- finding files --------------------------------------------------------------------------

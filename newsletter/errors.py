@@ -11,9 +11,11 @@ The tree (exit code 1 unless noted; wrong usage is ``click.UsageError``, exit 2)
     ├── StrictFailure        --strict and the build had warnings
     ├── ThemeError           a template in the theme is broken
     ├── OutputError          issues/<week>/ cannot be written (permissions, a full disk)
-    └── ServiceError         a mailing service refused or could not be reached
-        ├── SettingMissing   a service setting is set nowhere
-        └── UnsupportedFeature  the service cannot do what was asked
+    ├── ServiceError         a mailing service refused or could not be reached
+    │   ├── SettingMissing   a service setting is set nowhere
+    │   └── UnsupportedFeature  the service cannot do what was asked
+    └── SourceError          `newsletter gather`: a feed or WordPress site cannot be read
+        └── SourceErrors     several sources at once: every failed source in one run
 
 A bug is not a NewsletterError: it is not caught, so it shows its traceback.
 """
@@ -118,3 +120,28 @@ class SettingMissing(ServiceError):
 
 class UnsupportedFeature(ServiceError):
     """The service has no way to do what was asked (anymail's ``unsupported_feature``)."""
+
+
+class SourceError(NewsletterError):
+    """A source of `newsletter gather` (a feed, a WordPress site) cannot be read: which, why, what to do.
+
+    ``where`` is the file and line of its [sources.<name>] table, once known.
+    """
+
+    def __init__(self, source: str, message: str, where: str = ""):
+        self.source = source
+        self.detail = message
+        self.where = where
+        super().__init__(f"{where + ': ' if where else ''}source '{source}': {message}")
+
+
+class SourceErrors(SourceError):
+    """Several sources failed in one `newsletter gather` run, each named with what to do."""
+
+    def __init__(self, errors: Sequence[SourceError], closing: str = ""):
+        self.errors = list(errors)
+        lines = [f"{len(self.errors)} sources could not be read:"]
+        lines += [f"  {error.format_message()}" for error in self.errors]
+        NewsletterError.__init__(self, "\n".join([*lines, closing] if closing else lines))
+        first = self.errors[0]
+        self.source, self.detail, self.where = first.source, first.detail, first.where

@@ -97,6 +97,15 @@ def force_scheme(html: str, scheme: str) -> str:
     return _SCHEME_META.sub(lambda m: f'{m.group(1)}"{scheme}"', html)
 
 
+def _gathered(live: LiveIssue) -> dict[str, Any]:
+    """Story id -> {source, url, edited} for the live edition's stories that `newsletter gather` wrote."""
+    from newsletter.gather.ledger import gathered_stories
+    from newsletter.weeks import resolve
+
+    period = resolve(live.selection, live.config.tz)
+    return gathered_stories(live.config.content_dir, period.start, period.end)
+
+
 # -- the server ---------------------------------------------------------------------------
 
 
@@ -282,6 +291,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         live = self.server.live
         version, state = live.state()
         state["editions"] = editions(live.config.out_dir)
+        state["gathered"] = _gathered(live)
         state["workspace"] = str(live.config.root)
         return version, state
 

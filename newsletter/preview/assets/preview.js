@@ -120,9 +120,40 @@
     });
     $("warning-list").replaceChildren(...list);
     $("no-warnings").hidden = list.length > 0;
+    renderStories(meta);
     const count = $("warning-count");
     count.textContent = String(list.length);
     count.classList.toggle("some", list.length > 0);
+  }
+
+  // The edition's stories, those `newsletter gather` wrote marked with their source (live edition only).
+  function renderStories(meta) {
+    const gathered = (isLive() && live && live.gathered) || {};
+    const stories = meta && Array.isArray(meta.stories) ? meta.stories : [];
+    let count = 0;
+    const items = stories.map((story) => {
+      const li = document.createElement("li");
+      li.dataset.id = story.id;
+      li.append(story.headline || story.id);
+      const mark = Object.prototype.hasOwnProperty.call(gathered, story.id) ? gathered[story.id] : null;
+      if (mark) {
+        count += 1;
+        const badge = document.createElement("span");
+        badge.className = "gathered";
+        badge.textContent = `gathered · ${mark.source}`;
+        if (mark.url) badge.title = mark.url;
+        li.append(" ", badge);
+        if (mark.edited) {
+          const edited = document.createElement("span");
+          edited.className = "gathered edited";
+          edited.textContent = "edited since";
+          li.append(" ", edited);
+        }
+      }
+      return li;
+    });
+    $("story-list").replaceChildren(...items);
+    $("gathered").textContent = count ? `${count} of ${stories.length} stories gathered from the website` : "";
   }
 
   async function fetchText(url) {
