@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ def build_issue(
 ) -> BuildResult:
     """Articles on disk -> issues/<key>/email.html, email.txt, issue.json (and issue.toml once)."""
     from newsletter.inline import inline_css  # the rendering stack loads only when building
+    from newsletter.presentation import present_issue
     from newsletter.render import render_email
     from newsletter.text import plain_text
 
@@ -74,11 +75,14 @@ def build_issue(
             f"{manifest.path}: every story of {period.key} is left out (include = false) or unknown. "
             "Set include = true on at least one [[stories]] block."
         )
+    view = present_issue(issue, config, manifest.path)  # what both parts show, decided once
+    if view.warnings:
+        issue = replace(issue, warnings=(*issue.warnings, *view.warnings))
     if config.strict and issue.warnings:
         raise StrictFailure(_strict_message(issue.warnings))
     placeholders = _placeholders()
-    html = inline_css(render_email(issue, config, placeholders))
-    text = plain_text(issue, config, placeholders)
+    html = inline_css(render_email(view, config, placeholders))
+    text = plain_text(view, config, placeholders)
     email = RenderedEmail(issue.subject, issue.preheader, html, text, config.publication.language, placeholders)
     standalone = email.with_links(standalone_links(config, period))
     files = {HTML_NAME: standalone.html.encode(), TEXT_NAME: standalone.text.encode()}
