@@ -85,7 +85,8 @@ def read_markdown(text: str, where: str = "", first_line: int = 1) -> tuple[tupl
     """Markdown text -> (blocks, warnings).
 
     ``where`` names the source in warnings (a file path, or "issue.toml: intro"); ``first_line``
-    is the file line that ``text`` starts on, so warnings point at the right line.
+    is the file line that ``text`` starts on, so warnings point at the right line (0: the text
+    has no lines of its own in a file, and warnings name no line).
     """
     reader = _Reader(where, first_line)
     tokens = parser().parse(text)
@@ -116,7 +117,7 @@ def plain_line(text: str) -> str:
 
 
 def _line(reader: _Reader, token: Token) -> int:
-    return reader.first_line + token.map[0] if token.map else 0
+    return reader.first_line + token.map[0] if token.map and reader.first_line else 0
 
 
 def _blocks(reader: _Reader, tokens: Sequence[Token], start: int, close: str | None) -> tuple[list[Block], int]:

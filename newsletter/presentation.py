@@ -127,7 +127,7 @@ def present_issue(issue: Issue, config: Config, manifest: Path | None = None) ->
     """The issue as the email shows it. ``manifest`` (issue.toml) is named in the intro's warnings."""
     labels = config.labels_for(config.publication.language)
     where = f"{shown(manifest) if manifest else 'issue.toml'}: intro"
-    intro, warnings = read_markdown(issue.intro, where) if issue.intro.strip() else ((), [])
+    intro, warnings = read_markdown(issue.intro, where, 0) if issue.intro.strip() else ((), [])
     words = {key: labels.text(key) for key in ("contents", "unsubscribe", "preferences", "view_online")}
     words["issue"] = labels.text("issue", number=issue.number) if issue.number else ""
     return IssueView(

@@ -126,9 +126,8 @@ def block_plain(block: Block, width: int = WIDTH) -> str:
     if isinstance(block, BulletList):
         return "\n".join(_item("- ", item, width) for item in block.items)
     if isinstance(block, OrderedList):
-        last = block.start + len(block.items) - 1
-        size = len(f"{last}. ")
-        return "\n".join(_item(f"{block.start + n}. ".ljust(size), item, width) for n, item in enumerate(block.items))
+        size = len(str(block.start + len(block.items) - 1))  # numbers right-aligned: " 9." over "10."
+        return "\n".join(_item(f"{block.start + n:>{size}}. ", item, width) for n, item in enumerate(block.items))
     if isinstance(block, BlockQuote):
         inner = "\n\n".join(blocks_plain(block.blocks, width - 2))
         return "\n".join(f"> {line}" if line else ">" for line in inner.splitlines())
