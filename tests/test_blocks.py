@@ -48,7 +48,8 @@ CASES = [
       r"walk-ins welcome<ul[^>]*><li[^>]*>bring an ID</li></ul></li></ul></li><li[^>]*>Brookhurst</li></ul>"],
      "- Bolsa\n- Magnolia\n  - walk-ins welcome\n    - bring an ID\n- Brookhurst"),
     ("9. Check in\n10. Fill out the form",
-     [r'<ol start="9" style="margin:0 0 12px 24px;padding:0;"><li[^>]*>Check in</li><li[^>]*>Fill out the form</li></ol>'],
+     [r'<ol start="9" style="margin:0 0 12px 24px;padding:0;"><li[^>]*>Check in</li>'
+      r"<li[^>]*>Fill out the form</li></ol>"],
      " 9. Check in\n10. Fill out the form"),
     ("> \"Do not wait,\" a nurse said.\n>\n> - bring an ID",
      [r'<blockquote class="bq" style="[^"]*border-left:3px solid #[0-9a-f]{6};"><p [^>]*>"Do not wait," '
@@ -71,7 +72,8 @@ CASES = [
       r'style="display:block;width:552px;max-width:100%;height:auto;'],
      "[Map of the route]"),
     ("![Small logo](https://x.example/logo.png){width=120 height=40}",
-     [r'<img src="https://x.example/logo.png" alt="Small logo" width="120" height="40" style="display:block;width:120px;'],
+     [r'<img src="https://x.example/logo.png" alt="Small logo" width="120" height="40" '
+      r'style="display:block;width:120px;'],
      "[Small logo]"),
     ("| Clinic | Hours |\n|:--|--:|\n| Bolsa | 9–1 |\n| Magnolia | 2–6 |",
      [r'<table role="table" class="dt"[^>]*><thead><tr><th scope="col" style="[^"]*text-align:left;[^"]*">Clinic</th>'
