@@ -11,10 +11,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from markupsafe import Markup, escape
 
-from newsletter.document import Code, Emph, Image, Inline, LineBreak, Link, SoftBreak, Str, Strikeout, Strong
+from newsletter.document import (
+    Code,
+    Emph,
+    Image,
+    Inline,
+    LineBreak,
+    Link,
+    SoftBreak,
+    Str,
+    Strikeout,
+    Strong,
+    inline_text,
+)
 
 # Merge-tag syntax of the mailing services (Mailchimp *|UNSUB|*, listmonk and Buttondown
 # {{ ... }} / {% ... %}) must never come alive from article text, so these characters are
@@ -22,7 +35,9 @@ from newsletter.document import Code, Emph, Image, Inline, LineBreak, Link, Soft
 _MERGE_CHARS = {"{": "&#123;", "}": "&#125;", "|": "&#124;"}
 _MERGE_RE = re.compile(r"[{}|]")
 CODE_STYLE = "font-family:Menlo,Consolas,'Courier New',monospace;font-size:0.9em;"
-INLINE_IMAGE_STYLE = "max-width:100%;height:auto;border:0;vertical-align:middle;"
+# width:100% capped by max-width = "as wide as stated, narrower on a phone"; the width attribute
+# alone would hold MJML's table cells open at 552 px on a 320 px screen.
+INLINE_IMAGE_STYLE = "width:100%;max-width:{width}px;height:auto;border:0;vertical-align:middle;"
 
 
 def neutralise(text: str) -> str:
@@ -41,6 +56,12 @@ def inlines_html(inlines: tuple[Inline, ...]) -> Markup:
     return Markup("".join(_inline(node) for node in inlines))
 
 
+def longest_word(inlines: tuple[Inline, ...]) -> int:
+    """The length of the longest word (or URL) the inlines show: a table cell with a long one
+    may break it anywhere, so the table still fits a phone."""
+    return max((len(word) for word in inline_text(inlines).split()), default=0)
+
+
 def _attr(value: str) -> str:
     return str(safe(value))
 
@@ -51,13 +72,23 @@ def _wrap(tag: str) -> Callable[[Emph | Strong | Strikeout], str]:
 
 def _link(node: Link) -> str:
     title = f' title="{_attr(node.title)}"' if node.title else ""
-    return f'<a href="{_attr(node.target)}" class="lk"{title}>{inlines_html(node.inlines)}</a>'
+    inner = node.inlines
+    if node.target.startswith("tel:"):  # a phone number must not break across lines
+        inner = _nonbreaking(inner)
+    return f'<a href="{_attr(node.target)}" class="lk"{title}>{inlines_html(inner)}</a>'
+
+
+def _nonbreaking(inlines: tuple[Inline, ...]) -> tuple[Inline, ...]:
+    return tuple(Str(n.text.replace(" ", "\u00a0")) if isinstance(n, Str)
+                 else replace(n, inlines=_nonbreaking(n.inlines)) if isinstance(n, (Emph, Strong, Strikeout))
+                 else n for n in inlines)
 
 
 def _image(node: Image) -> str:
     size = f' width="{node.width}" height="{node.height}"' if node.width and node.height else ""
     title = f' title="{_attr(node.title)}"' if node.title else ""
-    return f'<img src="{_attr(node.src)}" alt="{_attr(node.alt)}"{size}{title} style="{INLINE_IMAGE_STYLE}">'
+    style = INLINE_IMAGE_STYLE.format(width=node.width or 552)
+    return f'<img src="{_attr(node.src)}" alt="{_attr(node.alt)}"{size}{title} style="{style}">'
 
 
 _RULES: dict[type, Callable[..., str]] = {

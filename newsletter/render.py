@@ -13,7 +13,7 @@ from mjml import mjml2html
 
 from newsletter.config import Config, Theme
 from newsletter.errors import ThemeError
-from newsletter.htmlwriter import inlines_html, neutralise, safe
+from newsletter.htmlwriter import inlines_html, longest_word, neutralise, safe
 from newsletter.models import Issue, Links
 from newsletter.presentation import CONTENT_WIDTH, IssueView, present_issue
 
@@ -72,6 +72,7 @@ def environment(config: Config) -> jinja2.Environment:
     env.filters["css"] = _css_value
     env.filters["paragraphs"] = _paragraphs
     env.filters["inlines"] = inlines_html
+    env.filters["longest_word"] = longest_word
     return env
 
 

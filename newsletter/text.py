@@ -132,7 +132,7 @@ def block_plain(block: Block, width: int = WIDTH) -> str:
         inner = "\n\n".join(blocks_plain(block.blocks, width - 2))
         return "\n".join(f"> {line}" if line else ">" for line in inner.splitlines())
     if isinstance(block, Image):
-        return f"[{inert(block.alt)}]" if block.alt else ""
+        return wrap(f"[{inert(block.alt)}]", width=width) if block.alt else ""
     if isinstance(block, CodeBlock):
         return "\n".join(f"    {inert(line)}" if line else "" for line in block.code.splitlines())
     if isinstance(block, HorizontalRule):
@@ -188,7 +188,7 @@ def _story(story: StoryView) -> list[str]:
     heading = f"{inert(story.section).upper()}\n" if story.section else ""
     parts.append(heading + wrap(inert(story.headline)) + "\n" + story.url)
     if story.image and story.image.alt:
-        parts.append(f"[{inert(story.image.alt)}]")
+        parts.append(wrap(f"[{inert(story.image.alt)}]"))
     parts += blocks_plain(story.lede)
     parts += blocks_plain(story.more)
     for part in (story.analysis, story.impact):

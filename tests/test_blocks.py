@@ -69,14 +69,14 @@ CASES = [
      "https://county.example.gov/a"),
     ("![Map of the route](https://x.example/map.png){width=1600 height=900}",
      [r'<img src="https://x.example/map.png" alt="Map of the route" width="552" height="310" '
-      r'style="display:block;width:552px;max-width:100%;height:auto;'],
+      r'style="display:block;width:100%;max-width:552px;height:auto;'],
      "[Map of the route]"),
     ("![Small logo](https://x.example/logo.png){width=120 height=40}",
      [r'<img src="https://x.example/logo.png" alt="Small logo" width="120" height="40" '
-      r'style="display:block;width:120px;'],
+      r'style="display:block;width:100%;max-width:120px;'],
      "[Small logo]"),
     ("| Clinic | Hours |\n|:--|--:|\n| Bolsa | 9–1 |\n| Magnolia | 2–6 |",
-     [r'<table role="table" class="dt"[^>]*><thead><tr><th scope="col" style="[^"]*text-align:left;[^"]*">Clinic</th>'
+     [r'<table class="dt"[^>]*><thead><tr><th scope="col" style="[^"]*text-align:left;[^"]*">Clinic</th>'
       r'<th scope="col" style="[^"]*text-align:right;[^"]*">Hours</th></tr></thead><tbody><tr><td[^>]*>Bolsa</td>'],
      "Clinic    Hours\n--------  -----\nBolsa       9–1\nMagnolia    2–6"),
     ("```\nline <one>\n  line two\n```", [r'<pre class="pre" style="[^"]*">line &lt;one&gt;\n  line two</pre>'],
