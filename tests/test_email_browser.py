@@ -49,7 +49,7 @@ RICH = """The new stalls, on a map drawn at print size:
 | Stall | Owner | Hours | Phone | Notes |
 |:--|:--|--:|:-:|:--|
 | 1 | Nguyễn Văn Được | 9–5 | [714-555-0100](tel:+17145550100) | Antidisestablishmentarianism-length-word |
-| 2 | Trần Thị Hoa | 10–6 | [714-555-0101](tel:+17145550101) | https://county.example.gov/a/very/long/unbroken/path/segment |
+| 2 | Trần Thị Hoa | 10–6 | [714-555-0101](tel:+17145550101) | https://county.example.gov/a/very/long/unbroken/path |
 
 - one
   - two
