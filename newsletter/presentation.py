@@ -153,7 +153,7 @@ def present_story(story: Story, config: Config, lead: bool = False) -> StoryView
     more: tuple[Block, ...] = ()
     cut = False
     # a body that still holds its lede (a summary repeating the first paragraph) shows it once
-    rest = tuple(b for b in story.body if b.text != story.lede.text)
+    rest = story.body[1:] if story.body and story.body[0].text == story.lede.text else story.body
     if lead and rest:
         result = shorten(rest, theme.lead_words)
         more, cut = mark(result.blocks, result.shortened), result.shortened
@@ -205,11 +205,14 @@ def prepare(blocks: tuple[Block, ...], level: int) -> tuple[Block, ...]:
     """Pictures sized for the column, and subheadings renumbered from ``level`` without gaps."""
     if not blocks:
         return blocks
-    used = sorted({b.level for b in walk(blocks) if isinstance(b, Heading)})
+    nodes = list(walk(blocks))
+    used = sorted({n.level for n in nodes if isinstance(n, Heading)})
     if used:
         rank = {found: min(6, level + index) for index, found in enumerate(used)}
         blocks = tuple(_relevel(b, rank) for b in blocks)
-    return map_inlines(blocks, _sized)
+    if any(isinstance(n, Image) for n in nodes):  # most text has no picture: nothing to rebuild
+        blocks = map_inlines(blocks, _sized)
+    return blocks
 
 
 def _relevel(block: Block, rank: dict[int, int]) -> Block:

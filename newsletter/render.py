@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from importlib import resources
 from pathlib import Path
@@ -59,7 +60,18 @@ def _finalize(value: Any) -> Any:
 
 
 def environment(config: Config) -> jinja2.Environment:
-    loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(d)) for d in theme_dirs(config)]
+    """The theme's Jinja environment: one per set of theme folders, kept for the process.
+
+    Jinja caches compiled templates per environment and recompiles a template whose file
+    changed (``auto_reload``), so a long-running preview still sees every edit, while repeated
+    builds stop paying for compiling the theme each time.
+    """
+    return _environment(tuple(str(d) for d in theme_dirs(config)))
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(folder) for folder in folders]
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=True,

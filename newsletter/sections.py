@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 
 from newsletter.config import Headings
-from newsletter.document import Block, Heading, Inline, LineBreak, Para, SoftBreak, block_text, inline_text
+from newsletter.document import Block, Heading, Inline, LineBreak, Para, SoftBreak, Str, block_text, inline_text
 
 SENTENCE_END = (".", "!", "?", "…", "。")
 MAX_HEADING_WORDS = 10
@@ -46,9 +46,16 @@ def heading_kind(line: str, headings: Headings) -> str | None:
 
 def block_heading_kind(block: Block, headings: Headings) -> str | None:
     """The part a block starts: a subheading or a one-line paragraph that is a heading line."""
-    if isinstance(block, (Heading, Para)):
+    if isinstance(block, Heading):
+        return heading_kind(block_text(block), headings)
+    if isinstance(block, Para) and _short(block.inlines):
         return heading_kind(block_text(block), headings)
     return None
+
+
+def _short(inlines: tuple[Inline, ...]) -> bool:
+    """Cheap test that a paragraph could be a heading line (ten words), before joining its text."""
+    return len(inlines) <= 12 and sum(len(n.text) for n in inlines if isinstance(n, Str)) <= 200
 
 
 def split_sections(blocks: tuple[Block, ...] | list[Block], headings: Headings) -> dict[str, list[Block]]:

@@ -19,6 +19,7 @@ link follow the story's language ([labels.<lang>]).
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 
@@ -67,9 +68,19 @@ def inert(text: str) -> str:
 
 def wrap(text: str, indent: str = "", width: int = WIDTH) -> str:
     """Wrap at ``width`` columns; a URL or any long word is never broken, it gets a line of its own."""
-    wrapper = textwrap.TextWrapper(width=width, initial_indent=indent, subsequent_indent=indent,
-                                   break_long_words=False, break_on_hyphens=False)
-    return "\n".join(wrapper.fill(line) if line.strip() else "" for line in text.splitlines())
+    wrapper = _wrapper(indent, width)
+    room = width - len(indent)
+    return "\n".join(
+        "" if not line.strip()
+        else indent + line.rstrip() if len(line) <= room and "\t" not in line  # what fill() would give, faster
+        else wrapper.fill(line)
+        for line in text.splitlines())
+
+
+@functools.lru_cache(maxsize=32)
+def _wrapper(indent: str, width: int) -> textwrap.TextWrapper:
+    return textwrap.TextWrapper(width=width, initial_indent=indent, subsequent_indent=indent,
+                                break_long_words=False, break_on_hyphens=False)
 
 
 # --- inlines ---------------------------------------------------------------------------------

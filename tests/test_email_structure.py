@@ -103,8 +103,11 @@ def check_structure(issue: Issue, source: str, config: Config) -> None:
     # images: alt, width and height
     for img in page.all("img"):
         assert "alt" in img and img["width"].isdigit() and img["height"].isdigit(), img
-    # links: absolute https only (placeholders included)
-    for tag, attr in (("a", "href"), ("img", "src"), ("link", "href")):
+    # links: absolute https (placeholders included), or an article's mailto: and tel: links;
+    # pictures and stylesheets https only
+    for element in page.all("a"):
+        assert element["href"].startswith(("https://", "mailto:", "tel:")), element
+    for tag, attr in (("img", "src"), ("link", "href")):
         for element in page.all(tag):
             assert element[attr].startswith("https://"), element
     assert "http://" not in re.sub(r'xmlns(:\w+)?="http://[^"]+"', "", source)
