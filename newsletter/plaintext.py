@@ -11,18 +11,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from newsletter.config import Headings
-from newsletter.document import Para, Str
+from newsletter.document import Heading, Para, Str
 from newsletter.sections import SENTENCE_END, heading_kind
 
 PARAGRAPH_END = (*SENTENCE_END, ":", ";", '"', "”", "’", "'", ")", "]", "»")
 
 
-def read_plain(lines: list[str], headings: Headings) -> tuple[Para, ...]:
-    """The paragraphs of a plain-text body (a list of lines without their newlines)."""
-    return tuple(Para((Str(" ".join(text.split())),)) for text in _paragraphs(lines, headings))
+def read_plain(lines: list[str], headings: Headings) -> tuple[Para | Heading, ...]:
+    """The paragraphs of a plain-text body (a list of lines without their newlines); a heading
+    line (``Saigon Sentinel Analysis``, ``## Impact``) is a Heading block, its text as typed."""
+    return tuple(
+        Heading(2, (Str(text),)) if heading else Para((Str(" ".join(text.split())),))
+        for text, heading in _paragraphs(lines, headings)
+    )
 
 
-def _paragraphs(lines: list[str], headings: Headings) -> Iterator[str]:
+def _paragraphs(lines: list[str], headings: Headings) -> Iterator[tuple[str, bool]]:
     text_lines = [line.strip() for line in lines]
     wrapped = "\n\n" in "\n".join(text_lines).strip("\n")
     current: list[str] = []
@@ -31,13 +35,13 @@ def _paragraphs(lines: list[str], headings: Headings) -> Iterator[str]:
         ends = bool(current) and current[-1].endswith(PARAGRAPH_END)
         joins = bool(current) and wrapped and not ends and not standalone
         if current and (not line or not joins):
-            yield " ".join(current)
+            yield " ".join(current), False
             current = []
         if not line:
             continue
         current.append(line)
         if standalone:
-            yield line
+            yield line, True
             current = []
     if current:
-        yield " ".join(current)
+        yield " ".join(current), False

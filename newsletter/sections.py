@@ -49,8 +49,14 @@ def block_heading_kind(block: Block, headings: Headings) -> str | None:
     if isinstance(block, Heading):
         return heading_kind(block_text(block), headings)
     if isinstance(block, Para) and _short(block.inlines):
-        return heading_kind(block_text(block), headings)
+        return _line_kind(block_text(block), headings)
     return None
+
+
+def _line_kind(text: str, headings: Headings) -> str | None:
+    """A paragraph's line is a heading line only without a '#' of its own: '#' marks a heading
+    only where CommonMark says so (the reader made those Heading blocks already)."""
+    return None if text.lstrip().startswith("#") else heading_kind(text, headings)
 
 
 def _short(inlines: tuple[Inline, ...]) -> bool:
@@ -89,12 +95,12 @@ def _heading_lines_apart(block: Block, headings: Headings) -> list[Block]:
             breaks.append(node)
         else:
             lines[-1].append(node)
-    if not any(heading_kind(inline_text(tuple(line)), headings) for line in lines):
+    if not any(_line_kind(inline_text(tuple(line)), headings) for line in lines):
         return [block]
     pieces: list[Block] = []
     current: list[Inline] = []
     for number, line in enumerate(lines):
-        if heading_kind(inline_text(tuple(line)), headings):
+        if _line_kind(inline_text(tuple(line)), headings):
             if current:
                 pieces.append(Para(tuple(current)))
             pieces.append(Para(tuple(line)))

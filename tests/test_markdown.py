@@ -218,3 +218,14 @@ def test_shown_targets() -> None:
     assert shown_target("mailto:grants@county.example.gov?subject=Hi") == "grants@county.example.gov"
     assert shown_target("tel:+17145550100") == "+17145550100"
     assert shown_target("https://a.example/x") == "https://a.example/x"
+
+
+def test_a_hash_makes_a_heading_only_where_commonmark_says_so(tmp_path: Path) -> None:
+    md_article = read_article(write(tmp_path / "2026-11-24-a.md", "# Headline\n\nStory.\n\n#Analysis of the week\n\n"
+                                                                   "## Analysis\n\nWhy.\n"), H)
+    assert [b.text for b in md_article.body] == ["Story.", "#Analysis of the week"]
+    assert [b.text for b in md_article.analysis] == ["Why."]
+    txt = read_article(write(tmp_path / "2026-11-24-b.txt", "Headline\nStory.\n#2 in the state\n## Analysis\nWhy.\n"),
+                       H)
+    assert [b.text for b in txt.body] == ["Story.", "#2 in the state"]  # a plain line keeps its '#'
+    assert [b.text for b in txt.analysis] == ["Why."]  # '## Analysis' is a heading line in plain text too
