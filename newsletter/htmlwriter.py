@@ -28,6 +28,7 @@ from newsletter.document import (
     Strong,
     inline_text,
 )
+from newsletter.presentation import CONTENT_WIDTH
 
 # Merge-tag syntax of the mailing services (Mailchimp *|UNSUB|*, listmonk and Buttondown
 # {{ ... }} / {% ... %}) must never come alive from article text, so these characters are
@@ -37,7 +38,7 @@ _MERGE_RE = re.compile(r"[{}|]")
 CODE_STYLE = "font-family:Menlo,Consolas,'Courier New',monospace;font-size:0.9em;"
 # width:100% capped by max-width = "as wide as stated, narrower on a phone"; the width attribute
 # alone would hold MJML's table cells open at 552 px on a 320 px screen.
-INLINE_IMAGE_STYLE = "width:100%;max-width:{width}px;height:auto;border:0;vertical-align:middle;"
+INLINE_IMAGE_STYLE = "width:100%;max-width:{width};height:auto;border:0;vertical-align:middle;"
 
 
 def neutralise(text: str) -> str:
@@ -87,7 +88,8 @@ def _nonbreaking(inlines: tuple[Inline, ...]) -> tuple[Inline, ...]:
 def _image(node: Image) -> str:
     size = f' width="{node.width}" height="{node.height}"' if node.width and node.height else ""
     title = f' title="{_attr(node.title)}"' if node.title else ""
-    style = INLINE_IMAGE_STYLE.format(width=node.width or 552)
+    width = node.width or CONTENT_WIDTH
+    style = INLINE_IMAGE_STYLE.format(width="100%" if width >= CONTENT_WIDTH else f"{width}px")
     return f'<img src="{_attr(node.src)}" alt="{_attr(node.alt)}"{size}{title} style="{style}">'
 
 

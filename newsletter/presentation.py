@@ -10,7 +10,8 @@ model (the archive) tells the same one too.
 
 All text here is plain ``str`` (never HTML): each writer escapes it its own way. Blocks are
 the document model's (newsletter.document), with two guarantees added: every ``Image`` has
-``width`` and ``height`` (CSS pixels, width at most ``CONTENT_WIDTH``), and every ``Heading``
+``width`` and ``height`` (CSS pixels, width at most ``CONTENT_WIDTH``, ``PART_WIDTH`` inside
+the analysis and impact boxes), and every ``Heading``
 has the level it takes in the email's outline (h1 masthead, h2 headlines, h3 part labels).
 """
 
@@ -27,7 +28,6 @@ from newsletter.document import (
     BulletList,
     Heading,
     Image,
-    Inline,
     Link,
     OrderedList,
     Para,
@@ -41,6 +41,7 @@ from newsletter.models import Issue, Story
 from newsletter.shorten import shorten
 
 CONTENT_WIDTH = 552  # px: the 600 px column less the cards' 24 px padding on each side
+PART_WIDTH = CONTENT_WIDTH - 36  # px: inside the analysis and impact boxes (4 px rule, 16 px padding)
 THUMBNAIL_WIDTH = 184  # px: a story picture beside the text (every story but the lead)
 DEFAULT_RATIO = 9 / 16  # height / width of a picture whose size nobody stated
 MARK = "…"  # ends a shortened run of blocks, in both parts
@@ -187,7 +188,8 @@ def _part(kind: str, label: str, blocks: tuple[Block, ...], max_words: int) -> P
     if not blocks:
         return None
     result = shorten(blocks, max_words)
-    return PartView(kind, label, prepare(mark(result.blocks, result.shortened), PART_LEVEL), result.shortened)
+    blocks = prepare(mark(result.blocks, result.shortened), PART_LEVEL, PART_WIDTH)
+    return PartView(kind, label, blocks, result.shortened)
 
 
 def mark(blocks: tuple[Block, ...], shortened: bool) -> tuple[Block, ...]:
@@ -201,8 +203,8 @@ def mark(blocks: tuple[Block, ...], shortened: bool) -> tuple[Block, ...]:
     return (*blocks, Para((Str(MARK),)))
 
 
-def prepare(blocks: tuple[Block, ...], level: int) -> tuple[Block, ...]:
-    """Pictures sized for the column, and subheadings renumbered from ``level`` without gaps."""
+def prepare(blocks: tuple[Block, ...], level: int, width: int = CONTENT_WIDTH) -> tuple[Block, ...]:
+    """Pictures sized for ``width`` px, and subheadings renumbered from ``level`` without gaps."""
     if not blocks:
         return blocks
     nodes = list(walk(blocks))
@@ -211,7 +213,7 @@ def prepare(blocks: tuple[Block, ...], level: int) -> tuple[Block, ...]:
         rank = {found: min(6, level + index) for index, found in enumerate(used)}
         blocks = tuple(_relevel(b, rank) for b in blocks)
     if any(isinstance(n, Image) for n in nodes):  # most text has no picture: nothing to rebuild
-        blocks = map_inlines(blocks, _sized)
+        blocks = map_inlines(blocks, lambda n: fit(n, width) if isinstance(n, Image) else n)
     return blocks
 
 
@@ -223,10 +225,6 @@ def _relevel(block: Block, rank: dict[int, int]) -> Block:
     if isinstance(block, BlockQuote):
         return replace(block, blocks=tuple(_relevel(b, rank) for b in block.blocks))
     return block
-
-
-def _sized(node: Inline) -> Inline:
-    return fit(node) if isinstance(node, Image) else node
 
 
 def fit(image: Image, width: int = CONTENT_WIDTH) -> Image:

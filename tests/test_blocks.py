@@ -69,7 +69,7 @@ CASES = [
      "https://county.example.gov/a"),
     ("![Map of the route](https://x.example/map.png){width=1600 height=900}",
      [r'<img src="https://x.example/map.png" alt="Map of the route" width="552" height="310" '
-      r'style="display:block;width:100%;max-width:552px;height:auto;'],
+      r'style="display:block;width:100%;max-width:100%;height:auto;'],
      "[Map of the route]"),
     ("![Small logo](https://x.example/logo.png){width=120 height=40}",
      [r'<img src="https://x.example/logo.png" alt="Small logo" width="120" height="40" '
@@ -245,3 +245,10 @@ def test_both_parts_read_the_same_view() -> None:
     changed = replace(view, stories=(replace(lead, lede=(para("A lede only the view knows."),)),))
     assert "A lede only the view knows." in plain_text(changed, Config(), PLACEHOLDERS)
     assert "A lede only the view knows." in render_email(changed, Config(), PLACEHOLDERS)
+
+
+def test_pictures_in_the_analysis_fit_inside_its_box() -> None:
+    card, story = both_parts(analysis="A chart:\n\n![Chart of fees](https://x.example/c.png){width=1200 height=600}")
+    (chart,) = [img for img in Page(card).all("img") if img["src"] == "https://x.example/c.png"]
+    assert (chart["width"], chart["height"]) == ("516", "258")  # 552 less the box's rule and padding
+    assert "width:100%;max-width:516px;height:auto" in chart["style"]

@@ -91,7 +91,7 @@ def test_body_picture_gets_a_size_and_shrinks(tmp_path: Path, monkeypatch: pytes
     assert (stalls["width"], stalls["height"], stalls["alt"]) == ("552", "310", "Stalls along the parking lot")
     assert (plan["width"], plan["height"]) == ("552", "414")
     for img in (stalls, plan):
-        assert "width:100%;max-width:552px;height:auto" in img["style"]
+        assert "width:100%;max-width:100%;height:auto" in img["style"]
     assert "[Stalls along the parking lot]\n\n[The floor plan]" in text
 
 
