@@ -64,14 +64,35 @@ def article(day: date, index: int) -> str:
     )
 
 
-def make_workspace(root: Path, stories: int, archive: int, flat: bool) -> None:
+def markdown_article(day: date, index: int) -> str:
+    """A rich Markdown article: lists, a quote, a table, links, a picture, in every part."""
+    links = f"[the county's page](https://county.example.gov/programs?id={index}&lang=vi)"
+    rich = (
+        f"{paragraph(index)} See {links}.\n\n- {SENTENCES[0]}\n- {SENTENCES[1]}\n  - {SENTENCES[2]}\n\n"
+        f"> {SENTENCES[3]}\n\n| Site | Day | Hours |\n|:--|:--|--:|\n| Westminster library | Tue | 9–12 |\n"
+        f"| Garden Grove center | Thu | 1–4 |\n\n"
+        f"![Map of the sites](https://x.example/map-{index}.png){{width=1600 height=900}}"
+    )
+    story = "\n\n".join([rich, *(paragraph(index + i) for i in range(4))])
+    return (
+        f"---\ntitle: Headline number {index} about the week's news in Little Saigon\ndate: {day}\n"
+        f"url: https://news.example/{index}/\nimage: https://x.example/{index}.jpg\nimage_alt: Photo {index}\n---\n\n"
+        f"WESTMINSTER – {story}\n\n## Saigon Sentinel Analysis\n\n{rich}\n\n{paragraph(index, 5)}\n\n"
+        f"## Impact on Vietnamese Americans\n\n{rich}\n"
+    )
+
+
+def make_workspace(root: Path, stories: int, archive: int, flat: bool, markdown: bool = False) -> None:
     content = root / "content"
     content.mkdir(parents=True)
     (root / "newsletter.toml").write_text((ROOT / "newsletter.toml").read_text())
     week_start = date(2026, 11, 23)
     for i in range(stories):
         day = week_start + timedelta(days=i % 7)
-        (content / f"{day}-story-{i}.txt").write_text(article(day, i))
+        if markdown:
+            (content / f"{day}-story-{i}.md").write_text(markdown_article(day, i))
+        else:
+            (content / f"{day}-story-{i}.txt").write_text(article(day, i))
     for i in range(archive):
         day = week_start - timedelta(days=7 + i // 10)
         folder = content / "archive" if flat else content / f"{day.year}" / f"{day.month:02d}"
@@ -138,16 +159,17 @@ def main() -> int:
     args = parser.parse_args()
     failed = not process_bench(args.stories, args.runs)
     baseline = None
-    cases = [(n, flat) for n in args.archive for flat in ((False,) if n == 0 else (False, True))]
-    for archive, flat in cases:
+    cases = [(n, flat, False) for n in args.archive for flat in ((False,) if n == 0 else (False, True))]
+    cases.append((0, False, True))  # the same week as rich Markdown: lists, quotes, tables, pictures
+    for archive, flat, markdown in cases:
         root = Path(tempfile.mkdtemp(prefix="newsletter-bench-"))
         try:
-            make_workspace(root, args.stories, archive, flat)
+            make_workspace(root, args.stories, archive, flat, markdown)
             median, size = time_builds(root, args.runs)
         finally:
             shutil.rmtree(root, ignore_errors=True)
         baseline = median if baseline is None else baseline
-        overhead = median - baseline
+        overhead = 0.0 if markdown else median - baseline
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         ok = (
             median <= TARGETS["build_s"]
@@ -156,7 +178,7 @@ def main() -> int:
             and rss_mb <= TARGETS["peak_rss_mb"]
         )
         failed |= not ok
-        layout = "in one folder" if flat else "by year/month"
+        layout = "as rich Markdown" if markdown else "in one folder" if flat else "by year/month"
         print(
             f"{'PASS' if ok else 'FAIL'} stories={args.stories} archive={archive:>6} files {layout}: "
             f"build {median * 1000:.0f} ms (median of {args.runs}; +{overhead * 1000:.0f} ms over no archive), "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from newsletter.errors import ContentError, ContentErrors, EmptySelection, Stric
 from newsletter.manifest import apply_manifest, sync_manifest
 from newsletter.models import Issue, Links, RenderedEmail
 from newsletter.pairing import pair_stories
-from newsletter.tracking import track_issue
+from newsletter.tracking import track_view
 from newsletter.weeks import Period, Selection, resolve, week_of
 from newsletter.writer import write_files
 
@@ -51,6 +51,7 @@ def build_issue(
 ) -> BuildResult:
     """Articles on disk -> issues/<key>/email.html, email.txt, web.html, issue.json (and issue.toml once)."""
     from newsletter.inline import inline_css  # the rendering stack loads only when building
+    from newsletter.presentation import present_issue
     from newsletter.render import render_email
     from newsletter.text import plain_text
     from newsletter.web import WEB_NAME, render_web
@@ -76,17 +77,20 @@ def build_issue(
             f"{manifest.path}: every story of {period.key} is left out (include = false) or unknown. "
             "Set include = true on at least one [[stories]] block."
         )
+    view = present_issue(issue, config, manifest.path)  # what both parts show, decided once
+    if view.warnings:
+        issue = replace(issue, warnings=(*issue.warnings, *view.warnings))
     if config.strict and issue.warnings:
         raise StrictFailure(_strict_message(issue.warnings))
     placeholders = _placeholders()
-    shown, shown_config = track_issue(issue, config)  # [tracking]: UTM parameters on story and site links
+    shown, shown_config = track_view(view, issue, config)  # [tracking]: UTM parameters on every article link
     html = inline_css(render_email(shown, shown_config, placeholders))
     text = plain_text(shown, shown_config, placeholders)
     email = RenderedEmail(issue.subject, issue.preheader, html, text, config.publication.language, placeholders)
     links = standalone_links(config, period)
     standalone = email.with_links(links)
     files = {HTML_NAME: standalone.html.encode(), TEXT_NAME: standalone.text.encode()}
-    files[WEB_NAME] = render_web(issue, config, links).encode()  # the web archive's page (newsletter.web)
+    files[WEB_NAME] = render_web(issue, config, links, view).encode()  # the web archive's page (newsletter.web)
     files[JSON_NAME] = _issue_json(issue, files, problems if skip_invalid else []).encode()
     if manifest.changed:
         files[MANIFEST_NAME] = manifest.text.encode()

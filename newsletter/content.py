@@ -9,27 +9,30 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup, escape
-
 from newsletter.config import Headings
-from newsletter.errors import ContentError
-from newsletter.models import Article, Paragraph
+from newsletter.document import Block
+from newsletter.errors import ContentError, shown
+from newsletter.markdown import plain_line, read_markdown
+from newsletter.models import Article
+from newsletter.plaintext import read_plain
+from newsletter.sections import block_heading_kind, split_sections
+from newsletter.sections import heading_kind as heading_kind  # re-exported: the heading rules' old home
+from newsletter.sections import normalise_heading as normalise_heading
 from newsletter.weeks import Period
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown")
 COMPANION_PARTS = ("analysis", "impact")
 DATE_PREFIX = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[-_ .]|$)")
 FRONT_MATTER_KEYS = {"title", "date", "url", "section", "summary", "author", "image", "image_alt", "lang", "tags"}
-SENTENCE_END = (".", "!", "?", "…", "。")
-PARAGRAPH_END = (*SENTENCE_END, ":", ";", '"', "”", "’", "'", ")", "]", "»")
-MAX_HEADING_WORDS = 10
 FRONT_MATTER_KEYS |= {"source", "source_id"}  # written by `newsletter gather` (docs/sources.md)
+# A setext heading's underline, which follows a Markdown headline on the first line
+_SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 
 
 # --- finding files --------------------------------------------------------------------------
@@ -187,34 +190,42 @@ def split_front_matter(path: Path, text: str) -> Source:
 
 
 def read_article(path: Path, headings: Headings) -> Article:
-    """One article file, in either format, with its companion files."""
+    """One article file, in either format, with its companion files.
+
+    The body becomes blocks (newsletter.document) by the format's reader, and is split into
+    story, analysis and impact at the heading lines (newsletter.sections).
+    """
     source = split_front_matter(path, read_text(path))
-    markdown = path.suffix.lower() in (".md", ".markdown")
+    markdown = is_markdown(path)
     meta = source.meta
     _check_meta(source)
-    paragraph = markdown_paragraph if markdown else text_paragraph
     body, body_line = source.body, source.body_line
     title = _meta_str(source, "title")
     if title is None:  # the first non-blank line is the headline, alone
         first = next((i for i, line in enumerate(body) if line.strip()), None)
         if first is None:
             raise ContentError(path, "has no headline", "The first non-blank line must be the headline.")
-        title = body[first].strip().lstrip("#").strip()
-        body, body_line = body[first + 1 :], body_line + first + 1
-    blocks = list(_blocks(body, body_line, markdown, headings))
+        # Markdown: the words the line shows ('# A *big* day' -> 'A big day'); plain text: as typed
+        title = plain_line(body[first]) if markdown else body[first].strip()
+        skip = 2 if markdown and first + 1 < len(body) and _SETEXT_UNDERLINE.match(body[first + 1]) else 1
+        body, body_line = body[first + skip :], body_line + first + skip
+    blocks, warnings = read_body(path, body, body_line, markdown, headings)
     sections = split_sections(blocks, headings)
     if not sections["story"] and not sections["analysis"] and not sections["impact"]:
         raise ContentError(path, "has a headline but no story", "Write the story on the lines after the headline.")
     day = _article_date(source)
-    companions = {part: _companion(path, part, headings) for part in COMPANION_PARTS}
-    analysis = tuple(paragraph(t) for t in sections["analysis"]) or companions["analysis"]
-    impact = tuple(paragraph(t) for t in sections["impact"]) or companions["impact"]
+    parts: dict[str, tuple[Block, ...]] = {}
+    for part in COMPANION_PARTS:  # a companion file is read (and checked) even when unused
+        companion, more = _companion(path, part, headings)
+        parts[part] = tuple(sections[part]) or companion
+        warnings += more if not sections[part] else []
+    analysis, impact = parts["analysis"], parts["impact"]
     tags = meta.get("tags") or ()
     return Article(
         path=path,
         headline=_clean(title),
         date=day,
-        body=tuple(paragraph(t) for t in sections["story"]),
+        body=tuple(sections["story"]),
         analysis=analysis,
         impact=impact,
         url=_meta_str(source, "url"),
@@ -225,7 +236,21 @@ def read_article(path: Path, headings: Headings) -> Article:
         image_alt=_meta_str(source, "image_alt"),
         lang=_meta_str(source, "lang"),
         tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (str(tags),),
+        warnings=tuple(warnings),
     )
+
+
+def is_markdown(path: Path) -> bool:
+    return path.suffix.lower() in (".md", ".markdown")
+
+
+def read_body(
+    path: Path, lines: list[str], first_line: int, markdown: bool, headings: Headings
+) -> tuple[tuple[Block, ...], list[str]]:
+    """A body's lines -> (blocks, warnings) by the format's reader (Markdown or plain text)."""
+    if markdown:
+        return read_markdown("\n".join(lines), shown(path), first_line)
+    return read_plain(lines, headings), []
 
 
 def _check_meta(source: Source) -> None:
@@ -292,157 +317,21 @@ def _article_date(source: Source) -> date:
     return day
 
 
-def _companion(path: Path, part: str, headings: Headings) -> tuple[Paragraph, ...]:
-    """Paragraphs from ``<stem>.analysis.md`` / ``<stem>.impact.txt`` next to the article, if any."""
+def _companion(path: Path, part: str, headings: Headings) -> tuple[tuple[Block, ...], list[str]]:
+    """Blocks from ``<stem>.analysis.md`` / ``<stem>.impact.txt`` next to the article, if any."""
     for suffix in (".md", ".txt", ".markdown"):
         candidate = path.with_name(f"{path.stem}.{part}{suffix}")
         if candidate.is_file():
             source = split_front_matter(candidate, read_text(candidate))
-            markdown = suffix != ".txt"
-            blocks = list(_blocks(source.body, source.body_line, markdown, headings))
-            if blocks and heading_kind(blocks[0][1], headings) == part:
+            found, warnings = read_body(candidate, source.body, source.body_line, suffix != ".txt", headings)
+            blocks = list(found)
+            if blocks and block_heading_kind(blocks[0], headings) == part:
                 blocks.pop(0)
-            paragraph = markdown_paragraph if markdown else text_paragraph
             if not blocks:
                 raise ContentError(candidate, f"{part} file is empty", f"Write the {part}, or delete the file.")
-            return tuple(paragraph(text) for _, text in blocks)
-    return ()
-
-
-# --- paragraphs and headings -----------------------------------------------------------------
-
-
-def _blocks(lines: list[str], first_line: int, markdown: bool, headings: Headings) -> Iterator[tuple[int, str]]:
-    """(line number, text) per paragraph or heading.
-
-    Plain text: paragraphs are one per line, or separated by blank lines; only in a file that
-    separates them with blank lines does a line that ends mid-sentence continue onto the next
-    (hard-wrapped text). Markdown: blank lines separate paragraphs, as in CommonMark. Heading
-    lines always stand alone, so they can be matched.
-    """
-    text_lines = [line.strip() for line in lines]
-    stripped = "\n".join(text_lines).strip("\n")
-    wrapped = "\n\n" in stripped
-    current: list[str] = []
-    start = first_line
-    for offset, line in enumerate(text_lines):
-        number = first_line + offset
-        if markdown and _is_setext_rule(line):
-            continue
-        standalone = line.startswith("#") or heading_kind(line, headings) is not None
-        # Markdown joins a block's lines (CommonMark soft breaks); plain text only when hard-wrapped
-        ends = bool(current) and current[-1].endswith(PARAGRAPH_END) and not markdown
-        joins = bool(current) and (markdown or wrapped) and not ends and not standalone
-        if current and (not line or not joins):
-            yield start, " ".join(current)
-            current = []
-        if not line:
-            continue
-        if not current:
-            start = number
-        current.append(line)
-        if standalone:
-            yield start, line
-            current = []
-    if current:
-        yield start, " ".join(current)
-
-
-def _is_setext_rule(line: str) -> bool:
-    """A Markdown underline (``---`` or ``===``), which carries no text of its own."""
-    return len(line) >= 3 and set(line) in ({"-"}, {"="})
-
-
-def normalise_heading(line: str) -> str:
-    """Strip Markdown ``#`` marks, emphasis, surrounding spaces and a trailing colon."""
-    text = line.strip().lstrip("#").strip().strip("*_").strip()
-    text = text.rstrip("#").strip()
-    return text[:-1].rstrip() if text.endswith(":") else text
-
-
-def _pattern(pattern: str) -> re.Pattern[str]:
-    """'Impact on *' -> a regex where ``*`` is any words and spaces match any run of spaces."""
-    words = [".+" if word == "*" else re.escape(word).replace(r"\*", ".*") for word in pattern.split()]
-    return re.compile("^" + r"\s+".join(words) + "$", re.IGNORECASE)
-
-
-def heading_kind(line: str, headings: Headings) -> str | None:
-    """'analysis' or 'impact' when the line is such a heading, else None.
-
-    A heading is a short line (at most ten words) that does not end in sentence punctuation,
-    so "Impact on trade was severe." stays body text.
-    """
-    text = normalise_heading(line)
-    words = text.split()
-    if not words or len(words) > MAX_HEADING_WORDS or text.endswith(SENTENCE_END):
-        return None
-    text = " ".join(words)
-    for kind, patterns in (("analysis", headings.analysis), ("impact", headings.impact)):
-        if any(_pattern(p).match(text) for p in patterns):
-            return kind
-    return None
-
-
-def split_sections(blocks: list[tuple[int, str]], headings: Headings) -> dict[str, list[str]]:
-    """Story paragraphs until the first heading, then the analysis and impact parts."""
-    sections: dict[str, list[str]] = {"story": [], "analysis": [], "impact": []}
-    current = "story"
-    for _, text in blocks:
-        kind = heading_kind(text, headings)
-        if kind is not None and not sections[kind]:
-            current = kind
-            continue
-        if text.startswith("#"):
-            text = normalise_heading(text)  # an unrelated Markdown subheading stays as a paragraph
-        sections[current].append(text)
-    return sections
+            return tuple(blocks), warnings
+    return (), []
 
 
 def _clean(text: str) -> str:
     return " ".join(text.split())
-
-
-def text_paragraph(text: str) -> Paragraph:
-    """A plain-text paragraph: literal, so its HTML is simply escaped."""
-    text = _clean(text)
-    return Paragraph(text, Markup(escape(text)))
-
-
-_markdown: Any = None
-
-
-def _md() -> Any:
-    global _markdown
-    if _markdown is None:
-        from markdown_it import MarkdownIt
-
-        _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-        # An email's links must work from any inbox: absolute web or mail links only. Any
-        # other target (relative, javascript:, data:) leaves the link's words as plain text.
-        _markdown.validateLink = lambda url: url.strip().lower().startswith(("https://", "http://", "mailto:"))
-    return _markdown
-
-
-def markdown_paragraph(text: str) -> Paragraph:
-    """An inline-Markdown paragraph: raw HTML is disabled, so the rendered HTML is safe."""
-    md = _md()
-    html = md.renderInline(text).strip()
-    tokens = md.parseInline(text)
-    plain = _plain(tokens[0].children or []) if tokens else text
-    return Paragraph(_clean(plain), Markup(html))
-
-
-def _plain(tokens: list[Any]) -> str:
-    parts: list[str] = []
-    handlers: dict[str, Callable[[Any], str]] = {
-        "text": lambda t: t.content,
-        "code_inline": lambda t: t.content,
-        "softbreak": lambda t: " ",
-        "hardbreak": lambda t: " ",
-        "image": lambda t: t.attrGet("alt") or t.content or "",
-    }
-    for token in tokens:
-        handler = handlers.get(token.type)
-        if handler:
-            parts.append(handler(token))
-    return "".join(parts)

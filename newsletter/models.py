@@ -6,31 +6,23 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from markupsafe import Markup
-
-
-@dataclass(frozen=True)
-class Paragraph:
-    """One paragraph, kept twice: as plain text (the text part) and as safe inline HTML.
-
-    ``html`` is always built by escaping (plain-text articles) or by a Markdown renderer with
-    raw HTML disabled, so article text can never inject markup.
-    """
-
-    text: str
-    html: Markup
+from newsletter.document import Block
 
 
 @dataclass(frozen=True)
 class Article:
-    """One article file as read from disk, before pairing."""
+    """One article file as read from disk, before pairing.
+
+    ``body``, ``analysis`` and ``impact`` are blocks of the document model (newsletter.document);
+    ``warnings`` are the reader's (a refused link, a picture left out), each naming file and line.
+    """
 
     path: Path
     headline: str
     date: date
-    body: tuple[Paragraph, ...]
-    analysis: tuple[Paragraph, ...] = ()
-    impact: tuple[Paragraph, ...] = ()
+    body: tuple[Block, ...]
+    analysis: tuple[Block, ...] = ()
+    impact: tuple[Block, ...] = ()
     url: str | None = None
     section: str | None = None
     summary: str | None = None
@@ -39,21 +31,26 @@ class Article:
     image_alt: str | None = None
     lang: str | None = None
     tags: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Story:
-    """An article paired with its analysis and reader-impact parts, ready to render."""
+    """An article paired with its analysis and reader-impact parts, ready to present.
+
+    ``lede`` is one block (the summary, else the story's first paragraph) and ``body`` the
+    story's other blocks; what the email shows of them is decided by newsletter.presentation.
+    """
 
     id: str
     source: Path
     headline: str
     url: str
     date: date
-    lede: Paragraph
-    body: tuple[Paragraph, ...]
-    analysis: tuple[Paragraph, ...]
-    impact: tuple[Paragraph, ...]
+    lede: Block
+    body: tuple[Block, ...]
+    analysis: tuple[Block, ...]
+    impact: tuple[Block, ...]
     section: str | None = None
     author: str | None = None
     image: str | None = None
@@ -79,7 +76,7 @@ class Issue:
     end: date  # inclusive
     subject: str
     preheader: str
-    intro: str
+    intro: str  # the editor's note, Markdown (presented through the same reader as articles)
     stories: tuple[Story, ...]
     number: int | None = None
     warnings: tuple[str, ...] = ()

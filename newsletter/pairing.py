@@ -6,8 +6,11 @@ import re
 from pathlib import Path
 
 from newsletter.config import Config
-from newsletter.content import DATE_PREFIX, markdown_paragraph, text_paragraph
+from newsletter.content import DATE_PREFIX, is_markdown
+from newsletter.document import Block, Para, blocks_text, para
 from newsletter.errors import shown
+from newsletter.links import image_source, link_target, scheme
+from newsletter.markdown import read_inline
 from newsletter.models import Article, Story
 
 # Letters that occur in Vietnamese and in no other language a newsroom like ours mixes in.
@@ -36,14 +39,7 @@ def story_id(article: Article, config: Config) -> str:
 
 
 def to_story(article: Article, config: Config) -> Story:
-    body = article.body
-    if article.summary:
-        markdown = article.path.suffix.lower() in (".md", ".markdown")
-        lede = (markdown_paragraph if markdown else text_paragraph)(article.summary)
-    elif body:
-        lede, body = body[0], body[1:]
-    else:
-        lede = (article.analysis or article.impact)[0]
+    lede, body = story_lede(article)
     return Story(
         id=story_id(article, config),
         source=article.path,
@@ -56,19 +52,38 @@ def to_story(article: Article, config: Config) -> Story:
         impact=article.impact,
         section=article.section,
         author=article.author,
-        image=article.image if article.image and article.image.startswith("https://") else None,
+        image=image_source(article.image) if article.image else None,
         image_alt=article.image_alt,
         lang=article.lang or detect_language(article, config.publication.language),
         tags=article.tags,
     )
 
 
+def story_lede(article: Article) -> tuple[Block, tuple[Block, ...]]:
+    """(lede, the rest of the story): the summary, else the story's first paragraph.
+
+    A summary in a Markdown file is inline Markdown (emphasis, links); in a plain-text file it
+    is literal. Blocks before the first paragraph (a picture, say) stay in the story.
+    """
+    body = article.body
+    if article.summary:
+        if is_markdown(article.path):
+            inlines, _ = read_inline(article.summary)  # its warnings: story_warnings()
+            return Para(inlines), body
+        return para(article.summary), body
+    first = next((i for i, block in enumerate(body) if isinstance(block, Para)), None)
+    if first is not None:
+        return body[first], body[:first] + body[first + 1 :]
+    if body:
+        return body[0], body[1:]
+    return (article.analysis or article.impact)[0], ()
+
+
 def story_url(article: Article, config: Config) -> str:
-    """Where the headline links: the file's url when it is an absolute https one."""
+    """Where the headline links: the file's url when it is an absolute https (or http) one."""
     url = article.url or ""
-    if url.lower().startswith("http://"):
-        return "https://" + url[len("http://") :]
-    return url if url.lower().startswith("https://") else article_url(article, config)
+    target = link_target(url) if scheme(url) in ("https", "http") else None
+    return target or article_url(article, config)
 
 
 def article_url(article: Article, config: Config) -> str:
@@ -91,14 +106,16 @@ def article_url(article: Article, config: Config) -> str:
 
 def detect_language(article: Article, default: str) -> str:
     """'vi' when the headline and lede are plainly Vietnamese, so screen readers switch voice."""
-    sample = " ".join([article.headline, *(p.text for p in article.body[:2])])
+    sample = " ".join([article.headline, blocks_text(article.body[:2])])
     letters = sum(ch.isalpha() for ch in sample) or 1
     return "vi" if len(_VIETNAMESE.findall(sample)) / letters > 0.04 else default
 
 
 def story_warnings(article: Article, story: Story, config: Config) -> list[str]:
     where = shown(article.path)
-    warnings = []
+    warnings = list(article.warnings)
+    if article.summary and is_markdown(article.path):
+        warnings += read_inline(article.summary, f"{where}: summary")[1]
     labels = config.headings
     if not story.has_analysis:
         warnings.append(
@@ -117,7 +134,7 @@ def story_warnings(article: Article, story: Story, config: Config) -> list[str]:
         )
     elif article.url and article.url.lower().startswith("http://"):
         warnings.append(f"{where}: url '{article.url}' is not https://, so the email links to {story.url}")
-    elif article.url and story.url != article.url:
+    elif article.url and (scheme(article.url) not in ("https", "http") or link_target(article.url) is None):
         warnings.append(
             f"{where}: url '{article.url}' is not an absolute https:// URL, so the story links to {story.url}"
         )

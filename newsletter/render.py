@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from mjml import mjml2html
 
-from newsletter.config import Config, Labels, Theme
+from newsletter.config import Config, Theme
 from newsletter.errors import ThemeError
-from newsletter.models import Issue, Links, Paragraph, Story
-from newsletter.shorten import shorten
+from newsletter.htmlwriter import inlines_html, longest_word, neutralise, safe
+from newsletter.models import Issue, Links
+from newsletter.presentation import CONTENT_WIDTH, IssueView, present_issue
 from newsletter.templatecache import bytecode_cache
 
 ENTRY_TEMPLATE = "email.mjml.j2"
-# Merge-tag syntax of the mailing services (Mailchimp *|UNSUB|*, listmonk and Buttondown
-# {{ ... }} / {% ... %}) must never come alive from article text, so these characters are
-# written as character references, which the services do not parse but every client shows.
-_MERGE_CHARS = {"{": "&#123;", "}": "&#125;", "|": "&#124;"}
-_MERGE_RE = re.compile(r"[{}|]")
+__all__ = ["neutralise", "safe", "render_email", "render_mjml", "context", "palette", "theme_dirs", "theme_files"]
 # MRML's hidden preheader; replaced by the Litmus pattern (no 1px white text, mso-hide for
 # Outlook's Word engine): SpamAssassin scores tiny or white text as invisible or low-contrast.
 _PREVIEW_STYLE = (
@@ -35,17 +32,6 @@ _PREHEADER_STYLE = '<div style="display:none;max-height:0;max-width:0;opacity:0;
 _PREHEADER_PAD = "&#847;&zwnj;&nbsp;" * 90  # keeps body text out of the inbox preview
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 _FONT_LIST = re.compile(r"^[A-Za-z0-9 ,'-]+$")
-IMAGE_WIDTH, IMAGE_HEIGHT = 552, 311  # 16:9 at the content width; CSS keeps the real ratio
-
-
-def neutralise(text: str) -> str:
-    """Entity-encode the characters of merge-tag syntax in already-escaped HTML text."""
-    return _MERGE_RE.sub(lambda m: _MERGE_CHARS[m.group(0)], text)
-
-
-def safe(text: str) -> Markup:
-    """Article or editor text as HTML: escaped, and merge-tag syntax neutralised."""
-    return Markup(neutralise(str(escape(text))))
 
 
 def default_theme_dir() -> Path:
@@ -76,7 +62,18 @@ def _finalize(value: Any) -> Any:
 
 
 def environment(config: Config) -> jinja2.Environment:
-    loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(str(d)) for d in theme_dirs(config)]
+    """The theme's Jinja environment: one per set of theme folders, kept for the process.
+
+    Jinja caches compiled templates per environment and recompiles a template whose file
+    changed (``auto_reload``), so a long-running preview still sees every edit, while repeated
+    builds stop paying for compiling the theme each time.
+    """
+    return _environment(tuple(str(d) for d in theme_dirs(config)))
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(folder) for folder in folders]
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=True,
@@ -89,6 +86,8 @@ def environment(config: Config) -> jinja2.Environment:
     env.filters["css"] = _css_value
     env.filters["paragraphs"] = _paragraphs
     env.bytecode_cache = bytecode_cache(env)  # compiled templates kept between runs (newsletter.templatecache)
+    env.filters["inlines"] = inlines_html
+    env.filters["longest_word"] = longest_word
     return env
 
 
@@ -156,6 +155,9 @@ def palette(theme: Theme) -> dict[str, str]:
         "im_bg": t.impact_background, "im_text": legible(t.text, t.impact_background),
         "im_label": legible(t.impact_accent, t.impact_background), "im_rule": t.impact_accent,
         "rule": mix(t.muted, t.card, 0.25),
+        # a quote's rule needs 3:1 against the card (WCAG 1.4.11, non-text contrast)
+        "quote": legible(t.analysis_accent, t.card, 3.0),
+        "an_link": legible(t.primary, t.analysis_background), "im_link": legible(t.primary, t.impact_background),
     }
     dark = {
         "bg": t.dark_background, "card": t.dark_card,
@@ -168,6 +170,8 @@ def palette(theme: Theme) -> dict[str, str]:
         "im_label": legible(mix("#ffffff", t.impact_accent, 0.6), dark_impact),
         "im_rule": legible(t.impact_accent, t.dark_card, 3.0),
         "rule": mix(t.dark_muted, t.dark_card, 0.3),
+        "quote": legible(t.analysis_accent, t.dark_card, 3.0),
+        "an_link": legible(t.dark_primary, dark_analysis), "im_link": legible(t.dark_primary, dark_impact),
     }
     return {**light, **{f"dark_{k}": v for k, v in dark.items()}}
 
@@ -187,126 +191,45 @@ def _paragraphs(text: str) -> list[Markup]:
 
 # --- what the templates see ----------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Part:
-    """The analysis or impact of a story as shown: label, paragraphs and whether it was cut."""
-
-    label: Markup
-    paragraphs: tuple[Markup, ...]
-    shortened: bool
-
-
-@dataclass(frozen=True)
-class StoryView:
-    """One story, ready for the theme: every text field is safe HTML."""
-
-    id: str
-    headline: Markup
-    url: str
-    section: Markup | None
-    lang: str | None  # set only when it differs from the publication's language
-    lede: Markup
-    more: tuple[Markup, ...]  # extra story paragraphs (the lead story only)
-    analysis: Part | None
-    impact: Part | None
-    image: str | None
-    image_alt: Markup
-    image_width: int
-    image_height: int
-    author: Markup | None
-    date: str
-    read_more: Markup  # "Read the full story: <headline>" in the story's language
-
-
-def _html(paragraph: Paragraph) -> Markup:
-    return Markup(neutralise(str(paragraph.html)))
-
-
-def _part(label: str, paragraphs: tuple[Paragraph, ...], max_words: int) -> Part | None:
-    if not paragraphs:
-        return None
-    result = shorten(paragraphs, max_words)
-    return Part(safe(label), tuple(_html(p) for p in result.paragraphs), result.shortened)
-
-
-def story_lang(story: Story, config: Config) -> str | None:
-    if story.lang and story.lang.split("-")[0].lower() != config.publication.language.split("-")[0].lower():
-        return story.lang
-    return None
-
-
-def story_view(story: Story, config: Config, lead: bool = False) -> StoryView:
-    more: tuple[Markup, ...] = ()
-    if lead:
-        rest = tuple(p for p in story.body if p.text != story.lede.text)
-        more = tuple(_html(p) for p in shorten(rest, config.theme.lead_words).paragraphs) if rest else ()
-    section = config.theme.section_label(story.section)
-    # A story's own words (its headings, its link, its date) follow its language; the section
-    # label is the publication's, like the rest of the email around the card.
-    labels = config.labels_for(story.lang)
-    return StoryView(
-        id=story.id,
-        headline=safe(story.headline),
-        url=story.url,
-        section=safe(section) if section else None,
-        lang=story_lang(story, config),
-        lede=_html(story.lede),
-        more=more,
-        analysis=_part(labels.text("analysis"), story.analysis, config.theme.max_words_analysis),
-        impact=_part(labels.text("impact"), story.impact, config.theme.max_words_impact),
-        image=story.image if story.image and story.image.startswith("https://") else None,
-        image_alt=safe(story.image_alt or ""),
-        image_width=IMAGE_WIDTH,
-        image_height=IMAGE_HEIGHT,
-        author=safe(story.author) if story.author else None,
-        date=labels.date_text(story.date),
-        # Formatted as plain text first, then escaped whole: neither the label nor the headline
-        # can add markup or merge tags.
-        read_more=safe(labels.text("read_more", headline=story.headline)),
-    )
-
-
-def label_view(labels: Labels, issue: Issue) -> dict[str, Markup]:
-    """The email-wide words, as safe HTML: ``labels.issue``, ``labels.contents``, the footer links."""
-    view = {key: safe(labels.text(key)) for key in ("contents", "unsubscribe", "preferences", "view_online")}
-    view["issue"] = safe(labels.text("issue", number=issue.number)) if issue.number else Markup("")
-    return view
-
-
-def context(issue: Issue, config: Config, links: Links) -> dict[str, Any]:
+def context(view: IssueView, config: Config, links: Links) -> dict[str, Any]:
     """Everything a template can use; documented in docs/theming.md."""
-    stories = [story_view(s, config, lead=(i == 0)) for i, s in enumerate(issue.stories)]
-    labels = config.labels_for(config.publication.language)
     return {
-        "issue": issue,
-        "subject": safe(issue.subject),
-        "preheader": safe(issue.preheader),
+        "issue": view,
+        "subject": view.subject,
+        "preheader": view.preheader,
         "preheader_pad": Markup(_PREHEADER_PAD),
-        "intro": _paragraphs(issue.intro),
-        "date_range": labels.date_range(issue.start, issue.end),
-        "lead": stories[0] if stories else None,
-        "stories": stories[1:],
-        "all_stories": stories,
+        "intro": view.intro,
+        "date_range": view.date_range,
+        "lead": view.lead,
+        "stories": view.rest,
+        "all_stories": view.stories,
         "publication": config.publication,
         "theme": config.theme,
         "headings": config.headings,
-        "labels": label_view(labels, issue),
+        "labels": view.labels,
         "colors": palette(config.theme),
         "links": links,
-        "lang": config.publication.language,
+        "lang": view.lang,
+        "content_width": CONTENT_WIDTH,
         "web": None,  # the web page's data in web.html (newsletter.web), none in the email
     }
 
 
-def render_mjml(issue: Issue, config: Config, links: Links, extra: Mapping[str, Any] | None = None) -> str:
+def _view(issue: Issue | IssueView, config: Config) -> IssueView:
+    return issue if isinstance(issue, IssueView) else present_issue(issue, config)
+
+
+def render_mjml(issue: Issue | IssueView, config: Config, links: Links, extra: Mapping[str, Any] | None = None) -> str:
     """The theme's MJML for an issue (before compiling); theme errors name file and line.
 
-    ``extra`` adds to (or replaces) names of ``context``: the web page passes ``web``.
+    Pass the ``IssueView`` the build presented (newsletter.presentation), so the text part
+    reads the same one; an ``Issue`` is presented here first. ``extra`` adds to (or replaces)
+    names of ``context``: the web page passes ``web``.
     """
     env = environment(config)
     try:
         template = env.get_template(ENTRY_TEMPLATE)
-        return template.render({**context(issue, config, links), **(extra or {})})
+        return template.render({**context(_view(issue, config), config, links), **(extra or {})})
     except jinja2.TemplateSyntaxError as error:
         where = f"{error.filename or error.name}:{error.lineno}"
         raise ThemeError(f"{where}: template syntax error: {error.message}") from None
@@ -330,7 +253,8 @@ def _template_position(error: BaseException) -> str:
     return where
 
 
-def render_email(issue: Issue, config: Config, links: Links, extra: Mapping[str, Any] | None = None) -> str:
+def render_email(issue: Issue | IssueView, config: Config, links: Links,
+                 extra: Mapping[str, Any] | None = None) -> str:
     """Issue -> HTML (CSS not yet inlined); footer links are ``links`` verbatim; ``extra`` as in render_mjml."""
     source = render_mjml(issue, config, links, extra)
     try:

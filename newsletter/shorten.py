@@ -1,13 +1,33 @@
-"""Shorten a run of paragraphs to about N words, cutting only at a sentence boundary."""
+"""Shorten a run of blocks to about N words, cutting only between blocks or sentences.
+
+A paragraph may be cut after a sentence (its emphasis and links kept up to the cut); a list
+may be cut between its items; nothing is ever cut inside a list item, a quote, a table, a
+code block or a picture: such a block is kept whole or left out.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from markupsafe import Markup, escape
-
-from newsletter.models import Paragraph
+from newsletter.document import (
+    Block,
+    BulletList,
+    Code,
+    Emph,
+    Heading,
+    Image,
+    Inline,
+    Link,
+    OrderedList,
+    Para,
+    Plain,
+    Str,
+    Strikeout,
+    Strong,
+    inline_text,
+)
+from newsletter.document import word_count as blocks_word_count
 
 # A sentence ends at . ! ? or … (optionally followed by closing quotes or brackets), then space,
 # then something that can open a sentence: an upper-case letter (Vietnamese capitals such as
@@ -24,15 +44,15 @@ _ABBREVIATIONS = {
 
 @dataclass(frozen=True)
 class Shortened:
-    """The paragraphs to show, and whether anything was left out."""
+    """The blocks to show, and whether anything was left out."""
 
-    paragraphs: tuple[Paragraph, ...]
+    blocks: tuple[Block, ...]
     shortened: bool
 
 
-def sentences(text: str) -> list[str]:
-    """Split a paragraph into sentences; never splits inside a word, a number or after 'Mr.'."""
-    result: list[str] = []
+def sentence_ends(text: str) -> list[int]:
+    """Offsets in ``text`` just after each sentence but the last (where a cut may go)."""
+    ends: list[int] = []
     start = 0
     for match in _END.finditer(text):
         end = match.end()
@@ -42,44 +62,119 @@ def sentences(text: str) -> list[str]:
         before = text[start:match.start() + 1].rsplit(None, 1)[-1].rstrip(".").lower()
         if match.group(0)[0] == "." and (before in _ABBREVIATIONS or (len(before) == 1 and before.isalpha())):
             continue
-        result.append(text[start:end].strip())
+        ends.append(match.start() + len(match.group(0).rstrip()))
         start = end
-    tail = text[start:].strip()
-    if tail:
-        result.append(tail)
-    return result
+    return ends
+
+
+def sentences(text: str) -> list[str]:
+    """Split a paragraph into sentences; never splits inside a word, a number or after 'Mr.'."""
+    cuts = [0, *sentence_ends(text), len(text)]
+    return [part for a, b in zip(cuts, cuts[1:], strict=False) if (part := text[a:b].strip())]
 
 
 def word_count(text: str) -> int:
     return len(text.split())
 
 
-def shorten(paragraphs: tuple[Paragraph, ...], max_words: int) -> Shortened:
-    """Keep whole sentences while the total stays within ``max_words`` (at least one sentence).
+def shorten(blocks: tuple[Block, ...], max_words: int) -> Shortened:
+    """Keep whole blocks, then whole sentences or list items, while the total stays within
+    ``max_words``; at least one sentence (or item, or block) is always kept.
 
-    Whole paragraphs keep their HTML (links, emphasis); a paragraph cut short is rebuilt from
-    its plain text, escaped, because cutting HTML at a sentence would risk unbalanced tags.
-    ``max_words <= 0`` means no limit.
+    ``max_words <= 0`` means no limit. A subheading left last, with nothing after it, is dropped.
     """
-    if max_words <= 0 or sum(word_count(p.text) for p in paragraphs) <= max_words:
-        return Shortened(paragraphs, False)
-    kept: list[Paragraph] = []
+    if max_words <= 0 or blocks_word_count(blocks) <= max_words:
+        return Shortened(blocks, False)
+    kept: list[Block] = []
     used = 0
-    for paragraph in paragraphs:
-        words = word_count(paragraph.text)
+    for block in blocks:
+        words = blocks_word_count((block,))
         if used + words <= max_words:
-            kept.append(paragraph)
+            kept.append(block)
             used += words
             continue
-        partial: list[str] = []
-        for sentence in sentences(paragraph.text):
-            count = word_count(sentence)
-            if used + count > max_words and (kept or partial):
-                break
-            partial.append(sentence)
-            used += count
-        if partial:
-            text = " ".join(partial)
-            kept.append(Paragraph(text, Markup(escape(text))))
+        part = _cut(block, max_words - used, first=not kept)
+        if part is not None:
+            kept.append(part)
         break
+    while kept and isinstance(kept[-1], Heading):
+        kept.pop()
     return Shortened(tuple(kept), True)
+
+
+def _cut(block: Block, budget: int, first: bool) -> Block | None:
+    """The start of ``block`` that fits ``budget`` words, cut at a sentence or between list
+    items; None when nothing fits (``first``: the first block shown keeps at least a piece)."""
+    if isinstance(block, (Para, Plain)):
+        text = inline_text(block.inlines)
+        keep = 0
+        for end in sentence_ends(text):
+            if word_count(text[:end]) > budget:
+                break
+            keep = end
+        if not keep and first:
+            ends = sentence_ends(text)
+            keep = ends[0] if ends else len(text)
+        return replace(block, inlines=_truncate(block.inlines, keep)[0]) if keep else None
+    if isinstance(block, (BulletList, OrderedList)):
+        items: list[tuple[Block, ...]] = []
+        used = 0
+        for item in block.items:
+            words = blocks_word_count(item)
+            if used + words > budget and (items or not first):
+                break
+            items.append(item)
+            used += words
+        return replace(block, items=tuple(items)) if items else None
+    return block if first else None
+
+
+def _truncate(inlines: tuple[Inline, ...], limit: int) -> tuple[tuple[Inline, ...], int]:
+    """The inlines whose plain text (inline_text) is its first ``limit`` characters; returns
+    (inlines, characters used). Emphasis and links are kept around what remains of them."""
+    result: list[Inline] = []
+    used = 0
+    for node in inlines:
+        if used >= limit:
+            break
+        room = limit - used
+        if isinstance(node, (Str, Code)):
+            text = node.text[:room]
+            result.append(replace(node, text=text))
+            used += len(text)
+        elif isinstance(node, (Emph, Strong, Strikeout, Link)):
+            inner, count = _truncate(node.inlines, room)
+            if inner:
+                result.append(replace(node, inlines=inner))
+            used += count
+        elif isinstance(node, Image):
+            if len(node.alt) <= room:
+                result.append(node)
+            used += len(node.alt)
+        else:  # LineBreak, SoftBreak count as one space
+            result.append(node)
+            used += 1
+    return _rstrip(tuple(result)), used
+
+
+def _rstrip(inlines: tuple[Inline, ...]) -> tuple[Inline, ...]:
+    """Without trailing spaces and breaks, so a mark can follow the last word directly."""
+    items = list(inlines)
+    while items:
+        last = items[-1]
+        if isinstance(last, Str) and last.text.rstrip() != last.text:
+            if last.text.strip():
+                items[-1] = Str(last.text.rstrip())
+                break
+            items.pop()
+        elif isinstance(last, (Emph, Strong, Strikeout, Link)):
+            inner = _rstrip(last.inlines)
+            if inner:
+                items[-1] = replace(last, inlines=inner)
+                break
+            items.pop()
+        elif last.kind in ("soft_break", "line_break"):
+            items.pop()
+        else:
+            break
+    return tuple(items)

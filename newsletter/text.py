@@ -1,23 +1,58 @@
-"""The plain-text part of the email, written from the issue's stories (never scraped from HTML).
+"""The plain-text part of the email, written from the presentation model (never scraped from HTML).
 
-It carries what the HTML shows: the analysis and impact are shortened by the same function
-(newsletter.shorten) to the same number of words, so both parts tell the same story and the
-"Read the full story" URL leads to the rest. Its words are the [labels] of the publication's
-language, and a story's own headings and link follow the story's language ([labels.<lang>]).
+It reads the same ``IssueView`` as the theme (newsletter.presentation): the same ledes, the
+same blocks after shortening, the same "…" mark, the same labels. One rule per block kind:
+
+- paragraphs wrapped at 78 columns; a hard line break starts a new line;
+- bullet items ``- `` and numbered items ``1. ``, one per line, nested items indented 2 more;
+- quotes with ``> `` before every line; code blocks indented 4 spaces, never wrapped;
+- a picture as its alt text in brackets, ``[Map of the parade route]``;
+- tables as aligned rows under a ``---`` rule, or, when too wide for 78 columns, one
+  ``Header: value`` line per cell;
+- every link's target right after its words: ``county grants portal (https://…)``; a mailto
+  link shows the address, a tel link the number. A URL is never broken across lines (a line
+  holding a long URL may pass 78 columns) and never dropped.
+
+Its words are the [labels] of the publication's language, and a story's own headings and
+link follow the story's language ([labels.<lang>]).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 
 from newsletter.config import Config
-from newsletter.models import Issue, Links, Paragraph, Story
-from newsletter.shorten import shorten
+from newsletter.document import (
+    Block,
+    BlockQuote,
+    BulletList,
+    Code,
+    CodeBlock,
+    Emph,
+    Heading,
+    HorizontalRule,
+    Image,
+    Inline,
+    LineBreak,
+    Link,
+    OrderedList,
+    Para,
+    Plain,
+    Str,
+    Strikeout,
+    Strong,
+    Table,
+)
+from newsletter.links import scheme, shown_target
+from newsletter.models import Issue, Links
+from newsletter.presentation import IssueView, StoryView, present_issue
 
 WIDTH = 78
 RULE = "=" * WIDTH
 THIN = "-" * WIDTH
+INDENT = "  "  # the analysis and impact, under their labels
 # Merge-tag syntax ({{ }}, {% %}, *| |*) is split with an invisible WORD JOINER so that a
 # mailing service's template engine never runs article text; readers see the same characters.
 _MERGE = re.compile(r"(?<=\{)|(?=\})|(?<=\*)(?=\|)|(?<=\|)(?=\*)")
@@ -31,59 +66,179 @@ def inert(text: str) -> str:
     return _MERGE.sub(_JOINER, text)
 
 
-def wrap(text: str, indent: str = "") -> str:
-    """Wrap at 78 columns; a URL or any long word is never broken, it gets a line of its own."""
-    wrapper = textwrap.TextWrapper(width=WIDTH, initial_indent=indent, subsequent_indent=indent,
-                                   break_long_words=False, break_on_hyphens=False)
-    return "\n".join(wrapper.fill(line) if line.strip() else "" for line in text.splitlines())
+def wrap(text: str, indent: str = "", width: int = WIDTH) -> str:
+    """Wrap at ``width`` columns; a URL or any long word is never broken, it gets a line of its own."""
+    wrapper = _wrapper(indent, width)
+    room = width - len(indent)
+    return "\n".join(
+        "" if not line.strip()
+        else indent + line.rstrip() if len(line) <= room and "\t" not in line  # what fill() would give, faster
+        else wrapper.fill(line)
+        for line in text.splitlines())
 
 
-def _paragraphs(paragraphs: tuple[Paragraph, ...], indent: str = "") -> list[str]:
-    return [wrap(inert(p.text), indent) for p in paragraphs]
+@functools.lru_cache(maxsize=32)
+def _wrapper(indent: str, width: int) -> textwrap.TextWrapper:
+    return textwrap.TextWrapper(width=width, initial_indent=indent, subsequent_indent=indent,
+                                break_long_words=False, break_on_hyphens=False)
 
 
-def _story(story: Story, config: Config, lead: bool) -> list[str]:
-    blocks: list[str] = []
-    section = config.theme.section_label(story.section)
-    labels = config.labels_for(story.lang)
-    heading = f"{section.upper()}\n" if section else ""
-    blocks.append(heading + wrap(inert(story.headline)) + "\n" + story.url)
-    blocks.append(wrap(inert(story.lede.text)))
-    if lead:
-        rest = tuple(p for p in story.body if p.text != story.lede.text)
-        blocks += _paragraphs(shorten(rest, config.theme.lead_words).paragraphs)
-    for label, parts, limit in ((labels.text("analysis"), story.analysis, config.theme.max_words_analysis),
-                                (labels.text("impact"), story.impact, config.theme.max_words_impact)):
-        if not parts:
+# --- inlines ---------------------------------------------------------------------------------
+
+
+def inline_plain(inlines: tuple[Inline, ...]) -> str:
+    """Inlines as plain text: words inert, link targets after their words, hard breaks as newlines."""
+    return "".join(_inline(node) for node in inlines)
+
+
+def _inline(node: Inline) -> str:
+    if isinstance(node, Str):
+        return inert(node.text)
+    if isinstance(node, Code):
+        return inert(node.text)
+    if isinstance(node, (Emph, Strong)):
+        return inline_plain(node.inlines)
+    if isinstance(node, Strikeout):
+        return f"~~{inline_plain(node.inlines)}~~"
+    if isinstance(node, Link):
+        return _link(node)
+    if isinstance(node, Image):
+        return f"[{inert(node.alt)}]" if node.alt else ""
+    if isinstance(node, LineBreak):
+        return "\n"
+    return " "  # SoftBreak
+
+
+def _link(node: Link) -> str:
+    words = inline_plain(node.inlines).strip()
+    target = shown_target(node.target)
+    # a web URL is percent-encoded (no braces or bars left); an address or number may hold them
+    target = target if scheme(node.target) == "https" else inert(target)
+    if not words or " ".join(words.split()) in (target, node.target):
+        return target
+    return f"{words} ({target})"
+
+
+# --- blocks: one rule per kind ---------------------------------------------------------------
+
+
+def blocks_plain(blocks: tuple[Block, ...], width: int = WIDTH) -> list[str]:
+    """Each block as text wrapped to ``width`` columns (join them with blank lines)."""
+    return [text for block in blocks if (text := block_plain(block, width))]
+
+
+def block_plain(block: Block, width: int = WIDTH) -> str:
+    """One block as text, no line longer than ``width`` except one that holds a long URL."""
+    if isinstance(block, (Para, Plain)):
+        return wrap(inline_plain(block.inlines), width=width)
+    if isinstance(block, Heading):
+        text = wrap(" ".join(inline_plain(block.inlines).split()), width=width)
+        return text + "\n" + "-" * max(len(line) for line in text.splitlines())
+    if isinstance(block, BulletList):
+        return "\n".join(_item("- ", item, width) for item in block.items)
+    if isinstance(block, OrderedList):
+        size = len(str(block.start + len(block.items) - 1))  # numbers right-aligned: " 9." over "10."
+        return "\n".join(_item(f"{block.start + n:>{size}}. ", item, width) for n, item in enumerate(block.items))
+    if isinstance(block, BlockQuote):
+        inner = "\n\n".join(blocks_plain(block.blocks, width - 2))
+        return "\n".join(f"> {line}" if line else ">" for line in inner.splitlines())
+    if isinstance(block, Image):
+        return wrap(f"[{inert(block.alt)}]", width=width) if block.alt else ""
+    if isinstance(block, CodeBlock):
+        return "\n".join(f"    {inert(line)}" if line else "" for line in block.code.splitlines())
+    if isinstance(block, HorizontalRule):
+        return "* * *"
+    if isinstance(block, Table):
+        return _table(block, width)
+    return ""
+
+
+def _item(marker: str, item: tuple[Block, ...], width: int) -> str:
+    """A list item: the marker, then its blocks indented under the item's first word."""
+    pad = " " * len(marker)
+    text = "\n".join(blocks_plain(item, width - len(marker)))
+    lines = text.splitlines() or [""]
+    return "\n".join([marker + lines[0], *((pad + line) if line else "" for line in lines[1:])])
+
+
+def _table(table: Table, width: int) -> str:
+    header = [_cell(cell) for cell in table.header]
+    rows = [[_cell(cell) for cell in row] for row in table.rows]
+    columns = len(header)
+    sizes = [max(len(r[c]) for r in [header, *rows]) for c in range(columns)]
+    if sum(sizes) + 2 * (columns - 1) <= width:
+        def line(cells: list[str]) -> str:
+            return "  ".join(_align(text, sizes[c], table.aligns[c]) for c, text in enumerate(cells)).rstrip()
+        return "\n".join([line(header), "  ".join("-" * size for size in sizes), *(line(r) for r in rows)])
+    # Too wide for a row per line: each row as "Header: value" lines, rows apart
+    records = []
+    for row in rows:
+        records.append("\n".join(
+            wrap(f"{header[c]}: {text}" if header[c] else text, width=width).replace("\n", "\n  ")
+            for c, text in enumerate(row) if text))
+    return "\n\n".join(records)
+
+
+def _cell(cell: tuple[Inline, ...]) -> str:
+    return " ".join(inline_plain(cell).split())
+
+
+def _align(text: str, size: int, align: str) -> str:
+    if align == "right":
+        return text.rjust(size)
+    if align == "center":
+        return text.center(size)
+    return text.ljust(size)
+
+
+# --- the email -------------------------------------------------------------------------------
+
+
+def _story(story: StoryView) -> list[str]:
+    parts: list[str] = []
+    heading = f"{inert(story.section).upper()}\n" if story.section else ""
+    parts.append(heading + wrap(inert(story.headline)) + "\n" + story.url)
+    if story.image and story.image.alt:
+        parts.append(wrap(f"[{inert(story.image.alt)}]"))
+    parts += blocks_plain(story.lede)
+    parts += blocks_plain(story.more)
+    for part in (story.analysis, story.impact):
+        if part is None:
             continue
-        result = shorten(parts, limit)
-        texts = _paragraphs(result.paragraphs, "  ")
-        if result.shortened:
-            texts[-1] += " …"
-        blocks.append(f"{wrap(inert(label)).upper()}\n" + "\n\n".join(texts))
-    blocks.append(wrap(inert(labels.text("read_more", headline=story.headline))) + "\n" + story.url)
-    return blocks
+        body = "\n\n".join(_indent(text) for text in blocks_plain(part.blocks, WIDTH - len(INDENT)))
+        parts.append(f"{wrap(inert(part.label)).upper()}\n{body}")
+    parts.append(wrap(inert(story.read_more)) + "\n" + story.url)
+    return parts
 
 
-def plain_text(issue: Issue, config: Config, links: Links) -> str:
-    """The text/plain part: masthead, intro, contents, every story, footer; 78 columns."""
+def _indent(text: str) -> str:
+    return "\n".join(INDENT + line if line else "" for line in text.splitlines())
+
+
+def plain_text(issue: Issue | IssueView, config: Config, links: Links) -> str:
+    """The text/plain part: masthead, intro, contents, every story, footer; 78 columns.
+
+    Pass the ``IssueView`` the build presented, so both parts read the same one; an ``Issue``
+    is presented here first.
+    """
+    view = issue if isinstance(issue, IssueView) else present_issue(issue, config)
     publication = config.publication
     labels = config.labels_for(publication.language)
-    dates = labels.date_range(issue.start, issue.end)
     masthead = [wrap(inert(publication.name)).upper()]
     if publication.tagline:
         masthead.append(wrap(inert(publication.tagline)))
-    masthead.append(wrap(inert(f"{labels.text('issue', number=issue.number)} · {dates}")) if issue.number else dates)
+    issue_label = view.labels.get("issue", "")
+    masthead.append(wrap(inert(f"{issue_label} · {view.date_range}")) if issue_label else view.date_range)
     blocks = ["\n".join(masthead)]
-    blocks += [wrap(inert(p.strip())) for p in re.split(r"\n\s*\n|\n", issue.intro) if p.strip()]
-    if issue.stories:
-        contents = [f"{n:>2}. {inert(s.headline)}" for n, s in enumerate(issue.stories, 1)]
-        blocks.append(wrap(inert(labels.text("contents"))).upper() + "\n" + "\n".join(
+    blocks += blocks_plain(view.intro)
+    if view.stories:
+        contents = [f"{n:>2}. {inert(s.headline)}" for n, s in enumerate(view.stories, 1)]
+        blocks.append(wrap(inert(view.labels["contents"])).upper() + "\n" + "\n".join(
             textwrap.fill(line, WIDTH, subsequent_indent="    ", break_long_words=False, break_on_hyphens=False)
             for line in contents))
-    for number, story in enumerate(issue.stories):
+    for story in view.stories:
         blocks.append(RULE)
-        blocks += _story(story, config, lead=number == 0)
+        blocks += _story(story)
     blocks.append(THIN)
     blocks.append(wrap(inert(publication.reason)))
     blocks.append(wrap(inert(f"{publication.name} · {publication.postal_address}")))

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from newsletter.config import Config, Tracking
 from newsletter.models import Issue
+from newsletter.presentation import IssueView
 
 # Template syntax of the mailing services we export to (Mailchimp *|UNSUB|*; Brevo, Buttondown,
 # Kit, listmonk, SendGrid {{ ... }} / {% ... %}; SendGrid's <%asm_..._raw_url%>; Brevo's legacy
@@ -149,16 +150,17 @@ def tracker(config: Config, key: str, number: int | None = None, date: str = "")
     )
 
 
-def track_issue(issue: Issue, config: Config) -> tuple[Issue, Config]:
-    """The issue and settings as the email shows them: story URLs and the site's URL tagged.
+def track_view(view: IssueView, issue: Issue, config: Config) -> tuple[IssueView, Config]:
+    """The presented issue and settings as the email shows them: every article link and the site's URL tagged.
 
-    Both the HTML and the plain-text writer read a story's ``url`` and the masthead reads
-    ``publication.url``, so tagging them here gives both parts the same links. The returned
-    Config differs only in ``publication.url``; the Issue only in its stories' ``url``.
+    Both the HTML and the plain-text writer read the one ``IssueView`` (newsletter.presentation),
+    so tagging its links here (story URLs, and every ``Link`` in every story's blocks and in the
+    intro, through ``IssueView.with_links``) gives both parts the same links. The masthead reads
+    ``publication.url``: the returned Config differs only there. ``issue`` gives the key, number
+    and first day that ``[tracking]`` templates may use.
     """
     tagger = tracker(config, issue.key, issue.number, issue.start.isoformat())
     if not tagger.enabled:
-        return issue, config
-    stories = tuple(replace(story, url=tagger.link(story.url, story.id)) for story in issue.stories)
+        return view, config
     publication = replace(config.publication, url=tagger.link(config.publication.url))
-    return replace(issue, stories=stories), replace(config, publication=publication)
+    return view.with_links(tagger.link), replace(config, publication=publication)

@@ -15,11 +15,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from markupsafe import Markup
-
 from newsletter.config import Config
 from newsletter.models import Issue, Links
-from newsletter.render import label_view, render_email, safe
+from newsletter.presentation import IssueView, present_issue
+from newsletter.render import render_email
 
 WEB_NAME = "web.html"
 # From <archive>/<key>/index.html; the file names are explicit so that links opened from disk
@@ -75,17 +74,18 @@ def web_data(issue: Issue, config: Config) -> dict[str, Any]:
     }
 
 
-def web_labels(config: Config, issue: Issue) -> dict[str, Markup]:
+def web_labels(config: Config, view: IssueView) -> dict[str, str]:
     """The email's ``labels`` plus the web page's words: ``subscribe``, ``archive``, ``feed`` ([labels])."""
     labels = config.labels_for(config.publication.language)
-    return {**label_view(labels, issue), **{key: safe(labels.text(key)) for key in WEB_LABELS}}
+    return {**view.labels, **{key: labels.text(key) for key in WEB_LABELS}}
 
 
-def render_web(issue: Issue, config: Config, links: Links) -> str:
+def render_web(issue: Issue, config: Config, links: Links, view: IssueView | None = None) -> str:
     """Issue -> the web page's HTML (no CSS inlining: a browser reads the theme's <style> blocks).
 
     ``links`` are real URLs (a standalone build's), never a mailing service's placeholders.
     Raises ThemeError, as the email's rendering does, for a broken theme.
     """
-    html = render_email(issue, config, links, {"web": web_data(issue, config), "labels": web_labels(config, issue)})
+    view = view or present_issue(issue, config)  # the build passes the one both parts of the email read
+    html = render_email(view, config, links, {"web": web_data(issue, config), "labels": web_labels(config, view)})
     return _WRAPPER.sub(r'\1\2 role="main"', html, count=1)

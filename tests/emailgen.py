@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
-from markupsafe import Markup, escape
-
-from newsletter.models import Issue, Links, Paragraph, Story
+from newsletter.document import Para
+from newsletter.document import para as para
+from newsletter.models import Issue, Links, Story
 
 PLACEHOLDERS = Links(
     "https://placeholder.invalid/abc123/unsubscribe",
@@ -33,11 +33,7 @@ VI = [
 ]
 
 
-def para(text: str) -> Paragraph:
-    return Paragraph(text, Markup(escape(text)))
-
-
-def paragraphs(pool: list[str], count: int, sentences: int, seed: int, tag: str = "") -> tuple[Paragraph, ...]:
+def paragraphs(pool: list[str], count: int, sentences: int, seed: int, tag: str = "") -> tuple[Para, ...]:
     """``count`` paragraphs of ``sentences`` sentences; ``tag`` makes each one unique."""
     return tuple(
         para((f"{tag} {n + 1}. " if tag else "")

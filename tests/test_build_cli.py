@@ -31,7 +31,7 @@ def test_build_sample_week(workspace: Path) -> None:
     assert {"email.html", "email.txt", "issue.json", "issue.toml"} <= {p.name for p in folder.iterdir()}
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary files left
     data = json.loads((folder / "issue.json").read_text())
-    assert len(data["stories"]) == 7 and data["warnings"] == []
+    assert len(data["stories"]) == 8 and data["warnings"] == []
     assert all(s["has_analysis"] and s["has_impact"] for s in data["stories"])
     assert {"id", "headline", "url", "date", "has_analysis", "has_impact"} <= set(data["stories"][0])
     assert data["sizes"]["email.html"] == (folder / "email.html").stat().st_size
@@ -82,7 +82,7 @@ def test_skip_invalid_builds_the_rest(workspace: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Skipped" in result.output and "2026-11-25-empty.txt" in result.output
     data = json.loads((workspace / "issues" / "2026-W48" / "issue.json").read_text())
-    assert len(data["stories"]) == 7 and "2026-11-25-empty.txt" in data["skipped"][0]
+    assert len(data["stories"]) == 8 and "2026-11-25-empty.txt" in data["skipped"][0]
 
 
 def test_strict_makes_warnings_fatal(workspace: Path) -> None:
@@ -104,7 +104,7 @@ def test_range_build(workspace: Path) -> None:
     result = run("build", "--since", "2026-11-17", "--until", "2026-11-29")
     assert result.exit_code == 0, result.output
     data = json.loads((workspace / "issues" / "2026-11-17_2026-11-29" / "issue.json").read_text())
-    assert len(data["stories"]) == 11
+    assert len(data["stories"]) == 12  # the sample articles of 2026-W47 and 2026-W48
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 
 from newsletter.config import Headings
 from newsletter.content import heading_kind, load_articles, name_date, read_article, read_text
+from newsletter.document import Link, Para, Str, Strong, links
 from newsletter.errors import ContentError
 from newsletter.weeks import week_period
 
@@ -160,19 +161,19 @@ def test_markdown_with_front_matter(tmp_path: Path) -> None:
         "## Analysis\n\nThe <b>analysis</b>.\n\n## Impact on readers\n\nThe impact.\n"
     )
     article = read_article(write(tmp_path / "a.md", text), H)
-    assert article.headline == "A *big* day"
+    assert article.headline == "A *big* day"  # front matter is text, not Markdown
     assert article.url == "https://example.com/a" and article.lang == "vi" and article.tags == ("one", "two")
     assert article.body[0].text == "Story with bold and a link."
-    assert '<a href="https://example.com/x">link</a>' in article.body[0].html
-    assert "<b>" not in article.analysis[0].html and "&lt;b&gt;" in article.analysis[0].html
+    assert article.body[0] == Para((Str("Story with "), Strong((Str("bold"),)), Str(" and a "),
+                                    Link("https://example.com/x", (Str("link"),)), Str(".")))
+    assert article.analysis[0] == Para((Str("The <b>analysis</b>."),))  # raw HTML stays text
     assert article.impact[0].text == "The impact."
 
 
 def test_plain_text_is_literal(tmp_path: Path) -> None:
-    text = "Head <script>alert(1)</script>\n<mj-raw><b>x</b></mj-raw> {{ evil }} {% if %} *|UNSUB|*\n"
+    text = "Head <script>alert(1)</script>\n<mj-raw><b>x</b></mj-raw> {{ evil }} {% if %} *|UNSUB|* [a](b)\n"
     article = read_article(write(tmp_path / "2026-11-24-a.txt", text), H)
-    assert "<" not in article.body[0].html and "&lt;mj-raw&gt;" in article.body[0].html
-    assert article.body[0].text.startswith("<mj-raw>")
+    assert article.body == (Para((Str("<mj-raw><b>x</b></mj-raw> {{ evil }} {% if %} *|UNSUB|* [a](b)"),)),)
 
 
 def test_companion_files(tmp_path: Path) -> None:
@@ -254,6 +255,7 @@ def test_markdown_links_must_be_absolute(tmp_path: Path) -> None:
         "---\ntitle: T\ndate: 2026-11-24\n---\n[evil](javascript:alert(1)) [rel](/x) [ok](https://a.example/b) "
         "[mail](mailto:ed@a.example)\n"
     )
-    html = read_article(write(tmp_path / "a.md", text), H).body[0].html
-    assert 'href="javascript' not in html and 'href="/x"' not in html and html.count("<a ") == 2
-    assert '<a href="https://a.example/b">ok</a>' in html and 'href="mailto:ed@a.example"' in html
+    article = read_article(write(tmp_path / "a.md", text), H)
+    assert article.body[0].text == "evil rel ok mail"
+    assert [link.target for link in links(article.body)] == ["https://a.example/b", "mailto:ed@a.example"]
+    assert len(article.warnings) == 2 and all(w.startswith(f"{tmp_path / 'a.md'}:5: link '") for w in article.warnings)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.config import Build, Config, Headings
-from newsletter.content import text_paragraph
+from newsletter.document import para as text_paragraph
 from newsletter.models import Article
 from newsletter.pairing import pair_stories
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from newsletter.config import Config, Theme
+from newsletter.document import Emph, Link, Para, Str, block_text
 from newsletter.errors import ThemeError
 from newsletter.inline import inline_css
-from newsletter.models import Paragraph
 from newsletter.render import contrast, default_theme_dir, palette, render_email, render_mjml, theme_files
 from newsletter.shorten import sentences, shorten
 from tests.emailgen import PLACEHOLDERS, make_issue, make_story, para
@@ -125,25 +125,27 @@ def test_shorten_keeps_whole_paragraphs_and_sentences() -> None:
     paragraphs = (para("One two three. Four five six."), para("Seven eight. Nine ten eleven. Twelve."))
     result = shorten(paragraphs, 9)
     assert result.shortened
-    assert [p.text for p in result.paragraphs] == ["One two three. Four five six.", "Seven eight."]
-    assert result.paragraphs[0] is paragraphs[0]  # untouched paragraphs keep their HTML
+    assert [p.text for p in result.blocks] == ["One two three. Four five six.", "Seven eight."]
+    assert result.blocks[0] is paragraphs[0]  # untouched paragraphs are the same blocks
 
 
 def test_shorten_never_cuts_a_sentence_and_keeps_at_least_one() -> None:
     result = shorten((para("A very long first sentence that goes on and on. Short."),), 3)
-    assert [p.text for p in result.paragraphs] == ["A very long first sentence that goes on and on."]
+    assert [p.text for p in result.blocks] == ["A very long first sentence that goes on and on."]
 
 
 def test_shorten_leaves_short_text_alone() -> None:
     paragraphs = (para("Short. Text."),)
-    assert shorten(paragraphs, 10).paragraphs == paragraphs and not shorten(paragraphs, 10).shortened
+    assert shorten(paragraphs, 10).blocks == paragraphs and not shorten(paragraphs, 10).shortened
     assert not shorten(paragraphs, 0).shortened
 
 
-def test_shortened_paragraph_is_escaped() -> None:
-    text = "Use <b> tags & more. Another sentence here. And one more."
-    result = shorten((Paragraph(text, para(text).html),), 8)
-    assert str(result.paragraphs[0].html) == "Use &lt;b&gt; tags &amp; more. Another sentence here."
+def test_shortened_paragraph_keeps_its_emphasis_and_links_up_to_the_cut() -> None:
+    link = Link("https://a.example/", (Str("the portal"),))
+    block = Para((Str("Apply on "), link, Str(" today. "), Emph((Str("Another sentence"),)), Str(" here. And more.")))
+    (kept,) = shorten((block,), 5).blocks
+    assert kept == Para((Str("Apply on "), link, Str(" today.")))
+    assert block_text(kept) == "Apply on the portal today."
 
 
 def test_preheader_is_hidden_without_tiny_or_white_text(tmp_path: Path) -> None:

@@ -247,3 +247,20 @@ def test_build_tags_story_and_site_links_in_both_parts(workspace: Path) -> None:
                 f"https://saigonsentinel.example/newsletter/{SAMPLE_WEEK}/"):
         assert url in hrefs and url in plain
     assert not any("utm_" in h for h in hrefs if "newsletter/" in h or h.startswith("mailto:"))
+
+
+def test_build_tags_links_inside_articles_the_same_in_both_parts(workspace: Path) -> None:
+    """Links in a story's text (lede, body, analysis, impact) are tagged like its headline; tel: never."""
+    toml = workspace / "newsletter.toml"
+    toml.write_text(toml.read_text("utf-8") + "\n[tracking]\nenabled = true\n", "utf-8")
+    result = CliRunner().invoke(cli, ["build", "--week", SAMPLE_WEEK])
+    assert result.exit_code == 0, result.output
+    folder = workspace / "issues" / SAMPLE_WEEK
+    html = (folder / "email.html").read_text("utf-8")
+    plain = (folder / "email.txt").read_text("utf-8")
+    # the Hanoi story's impact links to a guide; the story's id is the utm_content
+    tagged = ("https://saigonsentinel.example/guides/air-quality/?utm_source=newsletter&utm_medium=email"
+              "&utm_campaign=saigon-sentinel-2026-W48&utm_content=2026/11/2026-11-25-hanoi-air-quality")
+    assert tagged.replace("&", "&amp;") in HREF.findall(html)
+    assert f"({tagged})" in plain
+    assert 'href="tel:+1-714-555-0142"' in html and "tel:+1-714-555-0142?" not in plain

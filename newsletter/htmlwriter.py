@@ -1,0 +1,110 @@
+"""The HTML writer's Python half: inlines -> email-safe HTML, and the escaping every writer shares.
+
+Blocks are written by the theme (``templates/partials/blocks.mjml.j2``, one macro per block
+kind, so a workspace theme can restyle or replace them); the text inside a block (its
+inlines) is written here, exposed to templates as the ``inlines`` filter. Text is escaped and
+merge-tag characters (``{`` ``}`` ``|``) become character references, so article text can
+never become markup, template syntax or a mailing service's merge tag.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+
+from markupsafe import Markup, escape
+
+from newsletter.document import (
+    Code,
+    Emph,
+    Image,
+    Inline,
+    LineBreak,
+    Link,
+    SoftBreak,
+    Str,
+    Strikeout,
+    Strong,
+    inline_text,
+)
+from newsletter.presentation import CONTENT_WIDTH
+
+# Merge-tag syntax of the mailing services (Mailchimp *|UNSUB|*, listmonk and Buttondown
+# {{ ... }} / {% ... %}) must never come alive from article text, so these characters are
+# written as character references, which the services do not parse but every client shows.
+_MERGE_CHARS = {"{": "&#123;", "}": "&#125;", "|": "&#124;"}
+_MERGE_RE = re.compile(r"[{}|]")
+CODE_STYLE = "font-family:Menlo,Consolas,'Courier New',monospace;font-size:0.9em;"
+# width:100% capped by max-width = "as wide as stated, narrower on a phone"; the width attribute
+# alone would hold MJML's table cells open at 552 px on a 320 px screen.
+INLINE_IMAGE_STYLE = "width:100%;max-width:{width};height:auto;border:0;vertical-align:middle;"
+
+
+def neutralise(text: str) -> str:
+    """Entity-encode the characters of merge-tag syntax in already-escaped HTML text."""
+    return _MERGE_RE.sub(lambda m: _MERGE_CHARS[m.group(0)], text)
+
+
+def safe(text: str) -> Markup:
+    """Article or editor text as HTML: escaped, and merge-tag syntax neutralised."""
+    return Markup(neutralise(str(escape(text))))
+
+
+def inlines_html(inlines: tuple[Inline, ...]) -> Markup:
+    """Inlines as HTML: ``<em>``, ``<strong>``, ``<s>``, ``<code>``, ``<a class="lk">``,
+    ``<img>`` (with its width and height), ``<br>``; everything else escaped text."""
+    return Markup("".join(_inline(node) for node in inlines))
+
+
+def longest_word(inlines: tuple[Inline, ...]) -> int:
+    """The length of the longest word (or URL) the inlines show: a table cell with a long one
+    may break it anywhere, so the table still fits a phone."""
+    return max((len(word) for word in inline_text(inlines).split()), default=0)
+
+
+def _attr(value: str) -> str:
+    return str(safe(value))
+
+
+def _wrap(tag: str) -> Callable[[Emph | Strong | Strikeout], str]:
+    return lambda node: f"<{tag}>{inlines_html(node.inlines)}</{tag}>"
+
+
+def _link(node: Link) -> str:
+    title = f' title="{_attr(node.title)}"' if node.title else ""
+    inner = node.inlines
+    if node.target.startswith("tel:"):  # a phone number must not break across lines
+        inner = _nonbreaking(inner)
+    return f'<a href="{_attr(node.target)}" class="lk"{title}>{inlines_html(inner)}</a>'
+
+
+def _nonbreaking(inlines: tuple[Inline, ...]) -> tuple[Inline, ...]:
+    return tuple(Str(n.text.replace(" ", "\u00a0")) if isinstance(n, Str)
+                 else replace(n, inlines=_nonbreaking(n.inlines)) if isinstance(n, (Emph, Strong, Strikeout))
+                 else n for n in inlines)
+
+
+def _image(node: Image) -> str:
+    size = f' width="{node.width}" height="{node.height}"' if node.width and node.height else ""
+    title = f' title="{_attr(node.title)}"' if node.title else ""
+    width = node.width or CONTENT_WIDTH
+    style = INLINE_IMAGE_STYLE.format(width="100%" if width >= CONTENT_WIDTH else f"{width}px")
+    return f'<img src="{_attr(node.src)}" alt="{_attr(node.alt)}"{size}{title} style="{style}">'
+
+
+_RULES: dict[type, Callable[..., str]] = {
+    Str: lambda node: _attr(node.text),
+    Emph: _wrap("em"),
+    Strong: _wrap("strong"),
+    Strikeout: _wrap("s"),
+    Code: lambda node: f'<code style="{CODE_STYLE}">{_attr(node.text)}</code>',
+    Link: _link,
+    Image: _image,
+    LineBreak: lambda node: "<br>",
+    SoftBreak: lambda node: " ",
+}
+
+
+def _inline(node: Inline) -> str:
+    return _RULES[type(node)](node)

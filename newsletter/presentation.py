@@ -1,0 +1,251 @@
+"""The presentation model: what the email shows of each story, decided once for every writer.
+
+``present_issue(issue, config)`` computes an ``IssueView``: per story the lede, the lead
+story's further blocks, the analysis and impact after shortening (with the "…" mark already
+in place), the labels in the story's language, the section label, the date text, every
+picture sized for the 552 px content column, and the editor's intro as blocks. The MJML theme
+(newsletter.render) and the plain-text writer (newsletter.text) both read only this model, so
+the two parts of the email can never tell different stories; a web page made from the same
+model (the archive) tells the same one too.
+
+All text here is plain ``str`` (never HTML): each writer escapes it its own way. Blocks are
+the document model's (newsletter.document), with two guarantees added: every ``Image`` has
+``width`` and ``height`` (CSS pixels, width at most ``CONTENT_WIDTH``, ``PART_WIDTH`` inside
+the analysis and impact boxes), and every ``Heading``
+has the level it takes in the email's outline (h1 masthead, h2 headlines, h3 part labels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from newsletter.config import Config
+from newsletter.document import (
+    Block,
+    BlockQuote,
+    BulletList,
+    Heading,
+    Image,
+    Link,
+    OrderedList,
+    Para,
+    Str,
+    map_inlines,
+    walk,
+)
+from newsletter.errors import shown
+from newsletter.markdown import read_markdown
+from newsletter.models import Issue, Story
+from newsletter.shorten import shorten
+
+CONTENT_WIDTH = 552  # px: the 600 px column less the cards' 24 px padding on each side
+PART_WIDTH = CONTENT_WIDTH - 36  # px: inside the analysis and impact boxes (4 px rule, 16 px padding)
+THUMBNAIL_WIDTH = 184  # px: a story picture beside the text (every story but the lead)
+DEFAULT_RATIO = 9 / 16  # height / width of a picture whose size nobody stated
+MARK = "…"  # ends a shortened run of blocks, in both parts
+# Heading levels in the email's outline, for subheadings inside each kind of text
+INTRO_LEVEL, STORY_LEVEL, PART_LEVEL = 2, 3, 4
+
+
+@dataclass(frozen=True)
+class PartView:
+    """A story's analysis or impact as shown: its label, blocks and whether they were cut."""
+
+    kind: str  # "analysis" or "impact"
+    label: str  # in the story's language: [labels.<lang>], else [headings]
+    blocks: tuple[Block, ...]  # shortened to [theme] max_words_<kind>; ends with MARK when cut
+    shortened: bool
+
+
+@dataclass(frozen=True)
+class StoryView:
+    """One story as the email shows it (plain text fields; blocks of the document model)."""
+
+    id: str
+    headline: str
+    url: str  # where the headline and the closing link go (absolute https)
+    section: str | None  # the section's label, in the publication's language
+    lang: str | None  # set only when it differs from the publication's language
+    is_lead: bool
+    lede: tuple[Block, ...]  # one block: the summary or the first paragraph
+    more: tuple[Block, ...]  # the lead story's further blocks, shortened to [theme] lead_words
+    more_shortened: bool
+    analysis: PartView | None
+    impact: PartView | None
+    image: Image | None  # the story's picture, sized: CONTENT_WIDTH for the lead, else a thumbnail
+    author: str | None
+    date: str  # e.g. "Nov 24, 2026", in the story's language
+    read_more: str  # e.g. "Read the full story: <headline>", in the story's language
+
+
+@dataclass(frozen=True)
+class IssueView:
+    """One edition as both parts of the email show it."""
+
+    key: str
+    number: int | None
+    subject: str
+    preheader: str
+    intro: tuple[Block, ...]  # the editor's note from issue.toml, read as Markdown
+    date_range: str  # e.g. "Nov 23 – 29, 2026"
+    lang: str  # the publication's language
+    stories: tuple[StoryView, ...]  # in the manifest's order: the lead first
+    labels: dict[str, str]  # the email-wide words: issue, contents, unsubscribe, preferences, view_online
+    warnings: tuple[str, ...] = ()  # found while presenting (a link in the intro refused)
+
+    @property
+    def lead(self) -> StoryView | None:
+        return self.stories[0] if self.stories else None
+
+    @property
+    def rest(self) -> tuple[StoryView, ...]:
+        return self.stories[1:]
+
+    def with_links(self, change: Callable[[str, str | None], str]) -> IssueView:
+        """A copy with every article link rewritten by ``change(url, story_id)``: each story's
+        URL and every ``Link`` target in its blocks (``story_id`` None for the intro's links).
+        Pictures and the footer's links are not article links and are left alone. For link
+        rewriting such as campaign tracking parameters, applied once to the model both parts read.
+        """
+        def blocks(items: tuple[Block, ...], story: str | None) -> tuple[Block, ...]:
+            return map_inlines(items, lambda n: replace(n, target=change(n.target, story))
+                               if isinstance(n, Link) else n)
+
+        def part(view: PartView | None, story: str) -> PartView | None:
+            return replace(view, blocks=blocks(view.blocks, story)) if view else None
+
+        stories = tuple(
+            replace(s, url=change(s.url, s.id), lede=blocks(s.lede, s.id), more=blocks(s.more, s.id),
+                    analysis=part(s.analysis, s.id), impact=part(s.impact, s.id))
+            for s in self.stories
+        )
+        return replace(self, intro=blocks(self.intro, None), stories=stories)
+
+
+def present_issue(issue: Issue, config: Config, manifest: Path | None = None) -> IssueView:
+    """The issue as the email shows it. ``manifest`` (issue.toml) is named in the intro's warnings."""
+    labels = config.labels_for(config.publication.language)
+    where = f"{shown(manifest) if manifest else 'issue.toml'}: intro"
+    intro, warnings = read_markdown(issue.intro, where, 0) if issue.intro.strip() else ((), [])
+    words = {key: labels.text(key) for key in ("contents", "unsubscribe", "preferences", "view_online")}
+    words["issue"] = labels.text("issue", number=issue.number) if issue.number else ""
+    return IssueView(
+        key=issue.key,
+        number=issue.number,
+        subject=issue.subject,
+        preheader=issue.preheader,
+        intro=prepare(intro, INTRO_LEVEL),
+        date_range=labels.date_range(issue.start, issue.end),
+        lang=config.publication.language,
+        stories=tuple(present_story(s, config, lead=i == 0) for i, s in enumerate(issue.stories)),
+        labels=words,
+        warnings=tuple(warnings),
+    )
+
+
+def present_story(story: Story, config: Config, lead: bool = False) -> StoryView:
+    """One story as the email shows it; ``lead`` shows more of the story and a large picture."""
+    theme = config.theme
+    # A story's own words (its headings, its link, its date) follow its language; the section
+    # label is the publication's, like the rest of the email around the card.
+    labels = config.labels_for(story.lang)
+    more: tuple[Block, ...] = ()
+    cut = False
+    # a body that still holds its lede (a summary repeating the first paragraph) shows it once
+    rest = story.body[1:] if story.body and story.body[0].text == story.lede.text else story.body
+    if lead and rest:
+        result = shorten(rest, theme.lead_words)
+        more, cut = mark(result.blocks, result.shortened), result.shortened
+    return StoryView(
+        id=story.id,
+        headline=story.headline,
+        url=story.url,
+        section=theme.section_label(story.section),
+        lang=story_lang(story, config),
+        is_lead=lead,
+        lede=prepare((story.lede,), STORY_LEVEL),
+        more=prepare(more, STORY_LEVEL),
+        more_shortened=cut,
+        analysis=_part("analysis", labels.text("analysis"), story.analysis, theme.max_words_analysis),
+        impact=_part("impact", labels.text("impact"), story.impact, theme.max_words_impact),
+        image=_story_image(story, lead),
+        author=story.author,
+        date=labels.date_text(story.date),
+        read_more=labels.text("read_more", headline=story.headline),
+    )
+
+
+def story_lang(story: Story, config: Config) -> str | None:
+    """The story's language when it differs from the publication's (for ``lang=""``), else None."""
+    if story.lang and story.lang.split("-")[0].lower() != config.publication.language.split("-")[0].lower():
+        return story.lang
+    return None
+
+
+def _part(kind: str, label: str, blocks: tuple[Block, ...], max_words: int) -> PartView | None:
+    if not blocks:
+        return None
+    result = shorten(blocks, max_words)
+    blocks = prepare(mark(result.blocks, result.shortened), PART_LEVEL, PART_WIDTH)
+    return PartView(kind, label, blocks, result.shortened)
+
+
+def mark(blocks: tuple[Block, ...], shortened: bool) -> tuple[Block, ...]:
+    """Blocks with MARK after their last words when something was left out: inside a last
+    paragraph, else as a paragraph of its own (never inside a list item or a quote)."""
+    if not shortened or not blocks:
+        return blocks
+    last = blocks[-1]
+    if isinstance(last, Para):
+        return (*blocks[:-1], replace(last, inlines=(*last.inlines, Str(" " + MARK))))
+    return (*blocks, Para((Str(MARK),)))
+
+
+def prepare(blocks: tuple[Block, ...], level: int, width: int = CONTENT_WIDTH) -> tuple[Block, ...]:
+    """Pictures sized for ``width`` px, and subheadings renumbered from ``level`` without gaps."""
+    if not blocks:
+        return blocks
+    nodes = list(walk(blocks))
+    used = sorted({n.level for n in nodes if isinstance(n, Heading)})
+    if used:
+        rank = {found: min(6, level + index) for index, found in enumerate(used)}
+        blocks = tuple(_relevel(b, rank) for b in blocks)
+    if any(isinstance(n, Image) for n in nodes):  # most text has no picture: nothing to rebuild
+        blocks = map_inlines(blocks, lambda n: fit(n, width) if isinstance(n, Image) else n)
+    return blocks
+
+
+def _relevel(block: Block, rank: dict[int, int]) -> Block:
+    if isinstance(block, Heading):
+        return replace(block, level=rank[block.level])
+    if isinstance(block, (BulletList, OrderedList)):
+        return replace(block, items=tuple(tuple(_relevel(b, rank) for b in item) for item in block.items))
+    if isinstance(block, BlockQuote):
+        return replace(block, blocks=tuple(_relevel(b, rank) for b in block.blocks))
+    return block
+
+
+def fit(image: Image, width: int = CONTENT_WIDTH) -> Image:
+    """The picture with a width and height to show it at: its stated size scaled down to
+    ``width`` keeping its ratio; an unknown size gets ``width`` and the default 16:9 ratio.
+    (The theme also gives every picture ``max-width:100%;height:auto``, so clients that read
+    CSS keep the real ratio on narrow screens.)"""
+    w, h = image.width, image.height
+    if w and h:
+        shown_width = min(w, width)
+        return replace(image, width=shown_width, height=max(1, round(h * shown_width / w)))
+    if w:
+        shown_width = min(w, width)
+        return replace(image, width=shown_width, height=max(1, round(shown_width * DEFAULT_RATIO)))
+    if h:
+        shown_width = min(width, round(h / DEFAULT_RATIO))
+        return replace(image, width=shown_width, height=round(shown_width * DEFAULT_RATIO))
+    return replace(image, width=width, height=round(width * DEFAULT_RATIO))
+
+
+def _story_image(story: Story, lead: bool) -> Image | None:
+    if not story.image:
+        return None
+    return fit(Image(story.image, story.image_alt or ""), CONTENT_WIDTH if lead else THUMBNAIL_WIDTH)
