@@ -167,6 +167,23 @@ class Build:
 
 
 @dataclass(frozen=True)
+class CheckSettings:
+    """`newsletter check` ([check]): what a publication accepts on purpose, and the link checker's bounds.
+
+    ``ignore`` lists warning codes (docs/commands.md lists them); ``allow_hosts`` lists hosts
+    that are the publication's own although their names look like placeholders (a sample's
+    ``.example`` domain, a staging site): they are not reported and never fetched, and neither
+    are their subdomains. ``timeout`` bounds each request and ``time_limit`` the whole link
+    check, in seconds.
+    """
+
+    ignore: tuple[str, ...] = ()
+    allow_hosts: tuple[str, ...] = ()
+    timeout: int = 10
+    time_limit: int = 60
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings; ``root`` is the workspace folder relative paths are resolved against."""
 
@@ -181,6 +198,7 @@ class Config:
     labels: Labels = field(default_factory=Labels)
     export: dict[str, Any] = field(default_factory=dict)  # [export] default + [export.<service>]
     strict: bool = False
+    check: CheckSettings = field(default_factory=CheckSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -231,6 +249,7 @@ _SECTIONS = {
     "theme": Theme,
     "build": Build,
     "labels": Labels,
+    "check": CheckSettings,
 }
 
 
@@ -462,6 +481,32 @@ def _validate(config: Config) -> None:
     if config.publication.logo and not config.publication.logo.startswith("https://"):
         where = line_of(config.path, "publication", "logo")
         raise ConfigError(f"{where}: [publication] logo must be an absolute https:// URL.")
+    _validate_check(config)
+
+
+def _validate_check(config: Config) -> None:
+    """[check]: only known warning codes may be ignored (errors never), hosts are bare names, bounds positive."""
+    from newsletter.findings import KINDS, WARNING
+
+    settings = config.check
+    for code in settings.ignore:
+        where = line_of(config.path, "check", "ignore")
+        kind = KINDS.get(code)
+        if kind is None:
+            known = ", ".join(sorted(c for c, k in KINDS.items() if k.severity == WARNING))
+            raise ConfigError(f"{where}: [check] ignore: unknown finding code '{code}'. Warning codes: {known}.")
+        if kind.severity != WARNING:
+            raise ConfigError(f"{where}: [check] ignore: '{code}' is an error, and errors cannot be ignored: "
+                              "fix it, or export once anyway with `newsletter export --force`.")
+    for host in settings.allow_hosts:
+        if not re.fullmatch(r"[A-Za-z0-9.-]+", host) or host.strip(".") != host or not host:
+            where = line_of(config.path, "check", "allow_hosts")
+            raise ConfigError(f"{where}: [check] allow_hosts: '{host}' is not a host name; write names such as "
+                              '"saigonsentinel.example", without https:// or a path.')
+    for key in ("timeout", "time_limit"):
+        if getattr(settings, key) <= 0:
+            raise ConfigError(f"{line_of(config.path, 'check', key)}: [check] {key} must be a number of seconds "
+                              "above 0.")
 
 
 def env_setting(service: str, key: str) -> str | None:
