@@ -71,11 +71,11 @@ KINDS: dict[str, Kind] = {
              "lead_words, or a lighter template."),
         # -- warnings: worth a look; [check] ignore silences a kind on purpose ---------------------
         Kind("subject-length", WARNING, "The subject is shorter than 10 or longer than 70 characters; phones "
-             "show about 35 to 70.", "Edit subject in issues/<week>/issue.toml."),
+             "show about 35 to 70.", "Edit the subject in issue.toml."),
         Kind("preheader-missing", WARNING, "The email has no preheader, so inboxes show whatever text comes "
-             "first.", "Write a preheader in issues/<week>/issue.toml: one sentence that adds to the subject."),
+             "first.", "Write a preheader in issue.toml: one sentence that adds to the subject."),
         Kind("preheader-long", WARNING, "The preheader is longer than 140 characters; inboxes show at most "
-             "about 140.", "Shorten preheader in issues/<week>/issue.toml."),
+             "about 140.", "Shorten the preheader in issue.toml."),
         Kind("link-redirect", WARNING, "A link redirects; a tracking service or a moved page adds a hop, and a "
              "redirect chain can break.", "Link to the final address shown."),
         Kind("link-unavailable", WARNING, "A link answered 5xx, refused the connection, timed out or refused "

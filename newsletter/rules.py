@@ -251,6 +251,10 @@ def _excerpt(text: str, marker: Marker) -> str:
     flat_match = marker.pattern.search(flat)
     start, end = (flat_match.start(), flat_match.end()) if flat_match else (0, 0)
     left, right = max(0, start - 35), min(len(flat), end + 35)
+    if left:  # whole words only
+        left = flat.find(" ", left, start) + 1 or left
+    if right < len(flat):
+        right = flat.rfind(" ", end, right) if flat.rfind(" ", end, right) > 0 else right
     return f"“{'…' if left else ''}{flat[left:right].strip()}{'…' if right < len(flat) else ''}”"
 
 

@@ -476,3 +476,12 @@ def test_progress_goes_to_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> No
     show(1, 3)
     show(3, 3)
     assert terminal.getvalue() == "\rChecking links and images: 1/3\033[K\r\033[K"  # the line is cleared at the end
+
+
+def test_every_finding_is_documented() -> None:
+    from newsletter.findings import KINDS
+    from tests.conftest import ROOT
+
+    docs = (ROOT / "docs" / "commands.md").read_text("utf-8")
+    for code in KINDS:
+        assert f"| `{code}` |" in docs, f"{code} is missing from docs/commands.md"
