@@ -97,7 +97,7 @@ def check_edition(config: Config, edition: Edition, *, links: bool = True, spam:
     sources = Sources(config, edition.folder, edition.stories)
     findings = offline_findings(config, edition, scan, sources)
     notes: list[str] = []
-    counts: dict[str, int] = {"found": len(scan.urls())}
+    counts: dict[str, Any] = {"found": len(scan.urls())}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spamassassin") as pool:
         scored = pool.submit(spam_findings, config, edition) if spam else None
         if links:
@@ -213,17 +213,17 @@ def fetch_plan(config: Config, key: str, urls: list[tuple[str, str]]) -> tuple[l
         lowered = url.lower()
         host = url_host(url)
         if not lowered.startswith(("http://", "https://")):
-            skipped["not a web address (mailto:, tel:, …)"] += 1
+            skipped["not web addresses (mailto:, tel:)"] += 1
         elif _MERGE_TAG.search(unquote(url)):
-            skipped["a mailing service's merge tag"] += 1
+            skipped["holding a merge tag"] += 1
         elif url in never or (kind == "link" and _ACTS_WHEN_OPENED.search(url)):
-            skipped["unsubscribe or preferences links (opening one can unsubscribe a reader)"] += 1
+            skipped["unsubscribe or preferences links, which can act when opened"] += 1
         elif url == standalone.view_online:
-            skipped["the web version, published with the send"] += 1
+            skipped["web version, published with the send"] += 1
         elif any(host == a.lower() or host.endswith(f".{a.lower()}") for a in config.check.allow_hosts):
-            skipped["on a host in [check] allow_hosts"] += 1
+            skipped["on hosts in [check] allow_hosts"] += 1
         elif is_placeholder_host(host):
-            skipped["on a placeholder host (reported above)"] += 1
+            skipped["on placeholder hosts (errors above)"] += 1
         else:
             fetch.append((url, kind))
     return fetch, skipped
@@ -231,7 +231,7 @@ def fetch_plan(config: Config, key: str, urls: list[tuple[str, str]]) -> tuple[l
 
 def link_findings(config: Config, edition: Edition, scan: Scan, sources: Sources, *, save_cache: bool = True,
                   progress: Progress | None = None, transport: httpx.AsyncBaseTransport | None = None,
-                  stop: threading.Event | None = None) -> tuple[list[Finding], dict[str, int]]:
+                  stop: threading.Event | None = None) -> tuple[list[Finding], dict[str, Any]]:
     """Fetch what may be fetched and turn each answer into a finding where there is something to say."""
     urls = scan.urls()
     fetch, skipped = fetch_plan(config, edition.key, urls)
@@ -239,9 +239,9 @@ def link_findings(config: Config, edition: Edition, scan: Scan, sources: Sources
                           time_limit=config.check.time_limit, cache=edition.folder / CACHE_NAME,
                           save_cache=save_cache, transport=transport, progress=progress, stop=stop)
     results = checker.check(fetch) if fetch else []
-    counts = {"found": len(urls), "fetched": sum(not r.cached for r in results),
-              "cached": sum(r.cached for r in results), "not_fetched": sum(skipped.values()),
-              **{f"not_fetched: {why}": n for why, n in sorted(skipped.items())}}
+    counts: dict[str, Any] = {"found": len(urls), "fetched": sum(not r.cached for r in results),
+                              "cached": sum(r.cached for r in results), "not_fetched": sum(skipped.values()),
+                              "why_not_fetched": dict(sorted(skipped.items()))}
     findings: list[Finding] = []
     unchecked: list[LinkResult] = []
     for result in results:

@@ -160,7 +160,7 @@ class Report:
     findings: tuple[Finding, ...]
     ignored: tuple[Finding, ...] = ()
     notes: tuple[str, ...] = ()  # what was not checked, and why
-    links: dict[str, int] = field(default_factory=dict)  # counts: found, fetched, cached, not_fetched
+    links: dict[str, Any] = field(default_factory=dict)  # found, fetched, cached, not_fetched, why_not_fetched
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -199,6 +199,12 @@ class Report:
             counts = Counter(f.code for f in self.ignored)
             ignored = ", ".join(f"{code} ({n})" for code, n in sorted(counts.items()))
             out += ["", f"Ignored by [check] ignore: {ignored}"]
+        if "fetched" in self.links:
+            links = self.links
+            why = "; ".join(f"{n} {reason}" for reason, n in links.get("why_not_fetched", {}).items())
+            summary = (f"Links and images: {links['found']} found, {links['fetched']} fetched, {links['cached']} "
+                       f"remembered from an earlier check, {links['not_fetched']} not fetched")
+            out += ["", summary + (f" ({why})." if why else ".")]
         for note in self.notes:
             out.append(f"Note: {note}")
         return out

@@ -2,9 +2,9 @@
 
 Politeness and bounds: at most ``max_requests`` requests at once and ``per_host`` to one host
 (host and port), ``timeout`` seconds per request (connect to last byte), ``time_limit``
-seconds for the whole run; an honest User-Agent. Working links are remembered for a day in
-the edition's folder (``links.json``), so a second check is instant; failures are always
-checked again, so a fix shows at once. Redirects are followed by hand (at most 10) to report
+seconds for the whole run; an honest User-Agent. Answers are remembered in the edition's
+folder (``links.json``, see ``REMEMBER_SECONDS``), so a second check is instant; a broken link
+is always asked again, so a fix shows at once. Redirects are followed by hand (at most 10) to report
 the final address. Which addresses must never be fetched is the caller's decision (see
 ``newsletter.check``): this module fetches what it is given.
 """
@@ -27,12 +27,16 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from newsletter.errors import OutputError
 from newsletter.writer import write_file
 
 OK, REDIRECT, BROKEN, UNRESOLVABLE, UNAVAILABLE, UNCHECKED = (
     "ok", "redirect", "broken", "unresolvable", "unavailable", "unchecked")
 CACHE_NAME = "links.json"
-CACHE_SECONDS = 24 * 3600
+# How long an answer is remembered: a working link for a day; a site that was down or slow for a
+# quarter of an hour (a second run is instant, and a down site is not hammered on every save in
+# the preview); a broken link never, so the fix of a page shows at once.
+REMEMBER_SECONDS = {OK: 24 * 3600, REDIRECT: 24 * 3600, UNAVAILABLE: 15 * 60}
 LARGE_IMAGE_BYTES = 1_000_000
 MAX_REDIRECTS = 10
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -134,7 +138,7 @@ class LinkChecker:
         now = self.clock()
         for key, entry in entries.items() if isinstance(entries, dict) else ():
             try:
-                if now - float(entry.pop("checked")) < CACHE_SECONDS and entry["outcome"] in (OK, REDIRECT):
+                if now - float(entry.pop("checked")) < REMEMBER_SECONDS.get(entry["outcome"], 0):
                     fresh[key] = replace(LinkResult(**entry), cached=True)
             except (KeyError, TypeError, ValueError, AttributeError):
                 continue
@@ -143,21 +147,23 @@ class LinkChecker:
     def _save(self, remembered: dict[str, LinkResult], new: list[LinkResult]) -> None:
         if self.cache is None or not self.save_cache or not self.cache.parent.is_dir():
             return
-        keep = [r for r in new if r.outcome in (OK, REDIRECT)]
+        keep = [r for r in new if r.outcome in REMEMBER_SECONDS]
         if not keep:
             return
         now = self.clock()
         entries: dict[str, dict[str, Any]] = {}
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError):
             old = json.loads(self.cache.read_text("utf-8"))["results"]
-            entries = {k: v for k, v in old.items() if now - float(v["checked"]) < CACHE_SECONDS}
+            entries = {k: v for k, v in old.items()
+                       if now - float(v["checked"]) < REMEMBER_SECONDS.get(v["outcome"], 0)}
         for result in keep:
             entry = asdict(result)
             entry.pop("cached")
             entries[f"{result.kind} {result.url}"] = {**entry, "checked": now}
-        data = {"about": "newsletter check: links that worked, remembered for a day. Safe to delete.",
-                "user_agent": self.user_agent, "results": entries}
-        with contextlib.suppress(OSError):  # a cache that cannot be written costs time, not correctness
+        data = {"about": "newsletter check: links that worked (remembered a day) or were down (15 minutes). "
+                         "Safe to delete.", "user_agent": self.user_agent, "results": entries}
+        # A cache that cannot be written costs time, not correctness.
+        with contextlib.suppress(OSError, OutputError):
             write_file(self.cache, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
 
     # -- fetching -----------------------------------------------------------------------------

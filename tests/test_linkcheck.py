@@ -131,3 +131,15 @@ def test_a_damaged_cache_is_ignored(tmp_path: Path) -> None:
         [result] = checker(cache=cache).check([(f"{base}/ok", "link")])
     assert result.outcome == OK and not result.cached
     assert json.loads(cache.read_text())["results"]
+
+
+def test_a_site_that_was_down_is_asked_again_after_a_quarter_of_an_hour(tmp_path: Path) -> None:
+    cache = tmp_path / CACHE_NAME
+    site = Site()
+    clock = [1_000_000.0]
+    with serve_site(site) as base:
+        for minutes in (0, 5, 20):
+            [result] = checker(cache=cache, clock=lambda m=minutes: clock[0] + 60 * m).check([(f"{base}/error", "link")])
+            assert result.outcome == UNAVAILABLE
+            assert result.cached is (minutes == 5)
+    assert site.paths("HEAD").count("/error") == 2
