@@ -257,7 +257,10 @@ class LinkChecker:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise _Problem(BROKEN, "is not a web address a reader can open")
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        await self._resolve(parts.hostname, port)
+        if self.transport is None and not _proxied(parts.scheme, parts.hostname):
+            # Behind a proxy the proxy looks names up (a local lookup could fail where it would not); an
+            # injected transport (tests, a custom client) decides for itself.
+            await self._resolve(parts.hostname, port)
         async with self._hosts[f"{parts.hostname}:{port}"], self._everyone:
             try:
                 async with asyncio.timeout(self.timeout), client.stream(method, url) as response:
@@ -271,6 +274,8 @@ class LinkChecker:
                     return response.status_code, response.headers, size
             except (TimeoutError, httpx.TimeoutException):
                 raise _Problem(UNAVAILABLE, f"gave no answer within {self.timeout:g} s") from None
+            except httpx.ProxyError as error:
+                raise _Problem(UNAVAILABLE, f"could not be reached through the proxy ({error})") from None
             except httpx.ConnectError as error:
                 text = str(error)
                 if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
@@ -313,6 +318,14 @@ class LinkChecker:
         except TimeoutError:
             return f"{UNAVAILABLE}:could not be looked up within {self.timeout:g} s; are you offline?"
         return None
+
+
+def _proxied(scheme: str, host: str) -> bool:
+    """Whether httpx would send this request through a proxy from the environment (HTTPS_PROXY, NO_PROXY)."""
+    from urllib.request import getproxies, proxy_bypass
+
+    proxies = getproxies()
+    return bool(proxies.get(scheme) or proxies.get("all")) and not proxy_bypass(host)
 
 
 def _phrase(status: int) -> str:

@@ -143,3 +143,27 @@ def test_a_site_that_was_down_is_asked_again_after_a_quarter_of_an_hour(tmp_path
             assert result.outcome == UNAVAILABLE
             assert result.cached is (minutes == 5)
     assert site.paths("HEAD").count("/error") == 2
+
+
+def test_an_injected_transport_gets_every_request() -> None:
+    import httpx
+
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url}")
+        return httpx.Response(404 if request.url.path == "/missing" else 200)
+
+    results = checker(transport=httpx.MockTransport(answer)).check(
+        [("https://paper.test/ok", "link"), ("https://paper.test/missing", "link")])
+    assert [r.outcome for r in results] == [OK, BROKEN]
+    assert seen == ["HEAD https://paper.test/ok", "HEAD https://paper.test/missing", "GET https://paper.test/missing"]
+
+
+def test_behind_a_proxy_names_are_left_to_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    with serve_site(Site()) as proxy:
+        # The proxy (our loopback site, which answers 404 to anything) is asked; no local lookup says "no such host".
+        monkeypatch.setenv("HTTPS_PROXY", proxy)
+        monkeypatch.setenv("NO_PROXY", "")
+        [result] = checker().check([("https://no-such-site.invalid/story", "link")])
+    assert result.outcome != UNRESOLVABLE
