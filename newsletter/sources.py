@@ -59,16 +59,14 @@ class _File:
 
 
 def companions(source: Path) -> list[Path]:
-    """The files beside an article that add to it: ``<stem>.analysis.md``, ``<stem>.impact.txt``."""
-    try:
-        return sorted(p for p in source.parent.glob(f"{_glob_escape(source.stem)}.*.*")
-                      if p != source and p.suffixes[-2].lower() in (".analysis", ".impact"))
-    except OSError:
-        return []
+    """The files beside an article that add to it: ``<stem>.analysis.md``, ``<stem>.impact.txt`` (existing ones).
 
+    Named one by one rather than globbed: a folder may hold thousands of articles.
+    """
+    from newsletter.content import ARTICLE_SUFFIXES, COMPANION_PARTS
 
-def _glob_escape(text: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", text)
+    return [candidate for part in COMPANION_PARTS for suffix in ARTICLE_SUFFIXES
+            if (candidate := source.with_name(f"{source.stem}.{part}{suffix}")).is_file()]
 
 
 def _lines(path: Path) -> tuple[str, ...]:
