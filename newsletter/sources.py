@@ -228,14 +228,18 @@ def changed_since_build(config: Config, folder: Path, period_files: Iterable[Pat
         return None
     try:
         data = json.loads((folder / JSON_NAME).read_text("utf-8"))
-        recorded = [Path(p) for p in data.get("sources") or [s["source"] for s in data.get("stories", [])]]
+        listed = data.get("sources")
+        recorded = [Path(p) for p in listed or [s["source"] for s in data.get("stories", [])]]
     except (OSError, ValueError, TypeError, KeyError):
         return None  # a damaged issue.json: rebuild as if never built
     current = source_files(config, period_files, folder)
+    # Settings and theme files the last build did not read (another --config, a template copied in
+    # with its old time) change the email whatever their time says.
+    unread = set(source_files(config, [], folder)) - set(recorded) if listed else set()
     changed: list[Path] = []
     for path in dict.fromkeys([*recorded, *current]):
         try:
-            if path.stat().st_mtime > when:
+            if path.stat().st_mtime > when or path in unread:
                 changed.append(path)
         except OSError:
             if path in recorded:

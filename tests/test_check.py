@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -485,3 +486,15 @@ def test_every_finding_is_documented() -> None:
     docs = (ROOT / "docs" / "commands.md").read_text("utf-8")
     for code in KINDS:
         assert f"| `{code}` |" in docs, f"{code} is missing from docs/commands.md"
+
+
+def test_a_deleted_or_copied_template_counts_as_a_change(workspace: Path) -> None:
+    run("check", *WEEK, "--no-links")
+    footer = Path("templates/partials/footer.mjml.j2")
+    footer.parent.mkdir(parents=True)
+    shutil.copy2(Path(__file__).resolve().parent.parent / "templates" / "partials" / "footer.mjml.j2", footer)
+    os.utime(footer, (0, 0))  # copied with an old time: still a change
+    assert str(footer) in run("check", *WEEK, "--no-links").stderr
+    assert run("check", *WEEK, "--no-links").stderr == ""
+    shutil.rmtree("templates")
+    assert f"{footer} (deleted)" in run("check", *WEEK, "--no-links").stderr

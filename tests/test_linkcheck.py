@@ -139,7 +139,8 @@ def test_a_site_that_was_down_is_asked_again_after_a_quarter_of_an_hour(tmp_path
     clock = [1_000_000.0]
     with serve_site(site) as base:
         for minutes in (0, 5, 20):
-            [result] = checker(cache=cache, clock=lambda m=minutes: clock[0] + 60 * m).check([(f"{base}/error", "link")])
+            later = checker(cache=cache, clock=lambda m=minutes: clock[0] + 60 * m)
+            [result] = later.check([(f"{base}/error", "link")])
             assert result.outcome == UNAVAILABLE
             assert result.cached is (minutes == 5)
     assert site.paths("HEAD").count("/error") == 2
