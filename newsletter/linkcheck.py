@@ -18,7 +18,8 @@ import socket
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from http import HTTPStatus
 from pathlib import Path
@@ -119,7 +120,7 @@ class LinkChecker:
             else:
                 todo.append((url, kind))
         if todo:
-            for result in asyncio.run(self._run(todo)):
+            for result in _run_async(self._run, todo):
                 results[(result.url, result.kind)] = result
             self._save(remembered, [results[t] for t in todo])
         return [results[t] for t in wanted]
@@ -318,6 +319,17 @@ class LinkChecker:
         except TimeoutError:
             return f"{UNAVAILABLE}:could not be looked up within {self.timeout:g} s; are you offline?"
         return None
+
+
+def _run_async(function: Callable[[list[tuple[str, str]]], Coroutine[Any, Any, list[LinkResult]]],
+               todo: list[tuple[str, str]]) -> list[LinkResult]:
+    """asyncio.run, or in a thread of its own where this thread already runs a loop (Jupyter, Playwright)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(function(todo))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="linkcheck") as pool:
+        return pool.submit(lambda: asyncio.run(function(todo))).result()
 
 
 def _proxied(scheme: str, host: str) -> bool:

@@ -168,3 +168,13 @@ def test_behind_a_proxy_names_are_left_to_the_proxy(monkeypatch: pytest.MonkeyPa
         monkeypatch.setenv("NO_PROXY", "")
         [result] = checker().check([("https://no-such-site.invalid/story", "link")])
     assert result.outcome != UNRESOLVABLE
+
+
+def test_works_where_an_event_loop_already_runs() -> None:
+    import asyncio
+
+    async def inside() -> list[str]:
+        with serve_site(Site()) as base:
+            return [r.outcome for r in checker().check([(f"{base}/ok", "link")])]
+
+    assert asyncio.run(inside()) == [OK]

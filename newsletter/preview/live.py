@@ -225,6 +225,8 @@ class LiveIssue:
         except NewsletterError as error:
             self._show_check(generation, stop, None, "failed", error.format_message())
         except Exception:
+            if stop.is_set() or self._closed:
+                return  # the preview is stopping (Ctrl-C): whatever broke underneath no longer matters
             self._echo_error(traceback.format_exc())  # a bug: keep previewing, say so on the page
             self._show_check(generation, stop, None, "failed", "The check crashed (a bug in newsletter): the "
                              "traceback is in the terminal running `newsletter preview`.")
