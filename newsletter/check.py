@@ -248,7 +248,7 @@ def link_findings(config: Config, edition: Edition, scan: Scan, sources: Sources
         if result.outcome == UNCHECKED:
             unchecked.append(result)
             continue
-        finding = _finding(result, sources)
+        finding = finding_for(result, sources)
         if finding is not None:
             findings.append(finding)
     if unchecked:
@@ -258,7 +258,8 @@ def link_findings(config: Config, edition: Edition, scan: Scan, sources: Sources
     return findings, counts
 
 
-def _finding(result: LinkResult, sources: Sources) -> Finding | None:
+def finding_for(result: LinkResult, sources: Sources) -> Finding | None:
+    """What one fetched address calls for, located in the sources; None when it is fine."""
     what = "Image" if result.kind == "image" else "Link"
     where = sources.locate_url(result.url)
     url = result.url

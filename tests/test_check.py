@@ -272,10 +272,13 @@ def test_spam_score(workspace: Path) -> None:
     assert "spam-score" not in codes(clean) and not any("spam" in note for note in clean["notes"])
     spam = ("FREE CASH!!! 100% GUARANTEED - ACT NOW to claim your prize. Viagra and cialis, lose weight fast, "
             "100% free, risk free, no credit check, double your income, earn $$$ from home!!!")
-    three_part("2026-11-27-offer.md", spam, title="FREE CASH 100% GUARANTEED WINNER")
+    offer = three_part("2026-11-27-offer.md", spam, title="FREE CASH 100% GUARANTEED WINNER")
     _, report = check_json("--no-links")
     [found] = findings(report, "spam-score")
     assert "GUARANTEED_100_PERCENT" in found["message"]
+    offer.write_text(offer.read_text().replace(spam, "The county reopened its storefront grants on Monday."))
+    _, fixed = check_json("--no-links")
+    assert "spam-score" not in codes(fixed)
 
 
 def test_spam_score_is_skipped_with_a_note_when_switched_off(workspace: Path) -> None:
@@ -432,6 +435,46 @@ def test_a_second_check_asks_only_about_what_did_not_work(workspace: Path) -> No
 
 
 @pytest.mark.server
+def test_link_findings_go_away_once_the_links_are_fixed(workspace: Path) -> None:
+    site = Site()
+    edit("newsletter.toml", "[check]\n", "[check]\ntimeout = 2\n")
+    with serve_site(site) as base:
+        path = three_part("2026-11-27-fixes.md", f"See [the report]({base}/missing), [the page]({base}/moved), "
+                          f"[the data]({base}/error) and ![a chart]({base}/nothing.png) ![a photo]({base}/big.jpg)")
+        _, broken = check_json()
+        assert {"link-broken", "link-redirect", "link-unavailable", "image-broken", "image-large"} <= codes(broken)
+        for old, new in (("/missing", "/ok?1"), ("/moved", "/ok?2"), ("/error", "/ok?3"),
+                         ("/nothing.png", "/small.png"), ("/big.jpg", "/small.png?2")):
+            edit(path, f"{base}{old}", f"{base}{new}")
+        _, fixed = check_json()
+    assert not {"link-broken", "link-redirect", "link-unavailable", "image-broken", "image-large"} & codes(fixed), (
+        fixed["errors"] + fixed["warnings"])
+
+
+@pytest.mark.server
+def test_hosts_that_do_not_exist_are_errors_where_the_address_is_written(workspace: Path) -> None:
+    from newsletter.check import finding_for
+    from newsletter.config import load_config
+    from newsletter.linkcheck import LinkChecker, user_agent
+    from newsletter.sources import Sources, StoryRef
+
+    path = three_part("2026-11-27-typo.md", "See [the report](https://reports.no-such-site.invalid/2026) and "
+                      "![a chart](https://img.no-such-site.invalid/chart.png)")
+    config = load_config()
+    story = StoryRef("2026/11/2026-11-27-typo", "Typo", "https://saigonsentinel.example/x/", path.resolve(), True, True)
+    sources = Sources(config, workspace / "issues" / SAMPLE_WEEK, [story])
+    checker = LinkChecker(user_agent=user_agent(), timeout=5)
+    targets = [("https://reports.no-such-site.invalid/2026", "link"), ("https://img.no-such-site.invalid/chart.png",
+                                                                       "image")]
+    found = [finding_for(result, sources) for result in checker.check(targets)]
+    assert [f.code if f else None for f in found] == ["link-unresolvable", "image-unresolvable"]
+    assert all(f and f.where.describe() == f"{path}:6" for f in found)
+    with serve_site(Site()) as base:  # the addresses corrected
+        fixed = checker.check([(f"{base}/ok", "link"), (f"{base}/small.png", "image")])
+    assert [finding_for(result, sources) for result in fixed] == [None, None]
+
+
+@pytest.mark.server
 def test_export_checks_links_unless_told_not_to(workspace: Path) -> None:
     site = Site()
     with serve_site(site) as base:
@@ -447,11 +490,16 @@ def test_export_checks_links_unless_told_not_to(workspace: Path) -> None:
 @pytest.mark.server
 def test_running_out_of_time_is_a_warning(workspace: Path) -> None:
     edit("newsletter.toml", "[check]\n", "[check]\ntimeout = 5\ntime_limit = 1\n")
-    with serve_site(Site(slow=3.0)) as base:
+    site = Site(slow=3.0)
+    with serve_site(site) as base:
         three_part("2026-11-27-slow.md", f"See [the slow page]({base}/slow).")
         _, report = check_json()
-    [found] = findings(report, "link-unchecked")
-    assert "not checked within 1 s" in found["message"]
+        [found] = findings(report, "link-unchecked")
+        assert "not checked within 1 s" in found["message"]
+        edit("newsletter.toml", "time_limit = 1\n", "time_limit = 30\n")  # the fix: more time
+        site.slow = 0.5
+        _, fixed = check_json()
+    assert "link-unchecked" not in codes(fixed)
 
 
 def test_dry_run_export_writes_no_link_cache(workspace: Path) -> None:
