@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import click
 import httpx
@@ -58,10 +58,12 @@ if TYPE_CHECKING:
 
 Echo = Callable[[str], Any]
 SPAM_THRESHOLD = 3.0
-# Addresses that act when opened: fetching an unsubscribe link can unsubscribe someone.
-_ACTS_WHEN_OPENED = re.compile(
-    r"unsub|opt-?out|optout|preferences|/prefs?\b|subscription|/profile\b|email-?settings|list-manage\.com|"
-    r"/remove\b|/confirm|/forward\b", re.IGNORECASE)
+# Addresses that act when opened: fetching an unsubscribe link can unsubscribe someone. A path
+# segment or query word that starts with one of these marks one ("voter-preferences" does not).
+_ACTING_WORDS = ("unsub", "optout", "opt-out", "opt_out", "preferences", "prefs", "manage-subscription",
+                 "manage_subscription", "managesubscription", "subscription-center", "subscription_center",
+                 "subscriptioncenter", "email-preferences", "email_preferences", "email-settings", "email_settings",
+                 "confirm-subscription", "remove-me")
 # Merge tags of the mailing services (matched after percent-decoding): *|UNSUB|*, {{ x }}, {% x %}, %%x%%, [[x]], {$x}.
 _MERGE_TAG = re.compile(r"\*\||\|\*|\{\{|\}\}|\{%|%\}|%%|\[\[|\]\]|\{\$|<%")
 
@@ -216,7 +218,7 @@ def fetch_plan(config: Config, key: str, urls: list[tuple[str, str]]) -> tuple[l
             skipped["not web addresses (mailto:, tel:)"] += 1
         elif _MERGE_TAG.search(unquote(url)):
             skipped["holding a merge tag"] += 1
-        elif url in never or (kind == "link" and _ACTS_WHEN_OPENED.search(url)):
+        elif url in never or (kind == "link" and acts_when_opened(url)):
             skipped["unsubscribe or preferences links, which can act when opened"] += 1
         elif url == standalone.view_online:
             skipped["web version, published with the send"] += 1
@@ -227,6 +229,15 @@ def fetch_plan(config: Config, key: str, urls: list[tuple[str, str]]) -> tuple[l
         else:
             fetch.append((url, kind))
     return fetch, skipped
+
+
+def acts_when_opened(url: str) -> bool:
+    """Whether opening ``url`` may do something (unsubscribe, change preferences): such a link is never fetched."""
+    parts = urlsplit(url.lower())
+    if (parts.hostname or "").endswith("list-manage.com"):  # Mailchimp's subscriber pages
+        return True
+    words = re.split(r"[/?&=#;]+", f"{unquote(parts.path)}?{unquote(parts.query)}")
+    return any(word.startswith(_ACTING_WORDS) for word in words if word)
 
 
 def link_findings(config: Config, edition: Edition, scan: Scan, sources: Sources, *, save_cache: bool = True,

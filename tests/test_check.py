@@ -546,3 +546,24 @@ def test_a_deleted_or_copied_template_counts_as_a_change(workspace: Path) -> Non
     assert run("check", *WEEK, "--no-links").stderr == ""
     shutil.rmtree("templates")
     assert f"{footer} (deleted)" in run("check", *WEEK, "--no-links").stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "acts"),
+    [
+        ("https://paper.example/newsletter/unsubscribe", True),
+        ("https://paper.example/u/?action=unsubscribe&id=9", True),
+        ("https://lists.paper.example/unsub.php?e=1", True),
+        ("https://paper.example/email-preferences/", True),
+        ("https://paper.example/account/Preferences?x=1", True),
+        ("https://paper.us21.list-manage.com/profile?u=1", True),
+        ("https://paper.example/opt-out", True),
+        ("https://paper.example/2026/11/voter-preferences-shift/", False),
+        ("https://paper.example/2026/11/subscription-boxes-boom/", False),
+        ("https://paper.example/2026/11/remittance-fees/", False),
+    ],
+)
+def test_which_links_are_never_fetched(url: str, acts: bool) -> None:
+    from newsletter.check import acts_when_opened
+
+    assert acts_when_opened(url) is acts
