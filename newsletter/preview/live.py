@@ -187,8 +187,8 @@ class LiveIssue:
                 plural = "s" if len(outcome.warnings) != 1 else ""
                 self._echo(f"Built {key} in {outcome.seconds:.2f} s"
                            + (f" ({len(outcome.warnings)} warning{plural})" if outcome.warnings else ""))
-            self._publish(building=False, outcome=outcome)
             self._start_check(outcome, built)
+            self._publish(building=False, outcome=outcome)
             return outcome
 
     # -- the check, in the background --------------------------------------------------------
@@ -200,11 +200,9 @@ class LiveIssue:
         self._check_stop.set()  # an older build's check: its answers no longer matter
         self._check_stop = stop = threading.Event()
         checking = isinstance(result, BuildResult)  # not after a failed build, nor with a stand-in builder
-        with self._changed:
+        with self._changed:  # published with the build's outcome, right after
             self._check = {"generation": outcome.generation, "status": "checking", "message": "", "errors": [],
                            "warnings": [], "notes": [], "summary": ""} if checking else None
-            self._version += 1
-            self._changed.notify_all()
         if not checking:
             return
         config = self.config
@@ -234,8 +232,8 @@ class LiveIssue:
     def _show_check(self, generation: int, stop: threading.Event, report: Any, status: str,
                     message: str = "") -> bool:
         with self._changed:
-            if stop.is_set() or self._closed or self._outcome.generation != generation:
-                return False
+            if stop.is_set() or self._closed or (self._check or {}).get("generation") != generation:
+                return False  # a newer build has its own check
             data: dict[str, Any] = {"generation": generation, "status": status, "message": message,
                                     "errors": [], "warnings": [], "notes": [], "summary": ""}
             if report is not None:
