@@ -16,6 +16,7 @@ from newsletter.errors import ContentError, ContentErrors, EmptySelection, Stric
 from newsletter.manifest import apply_manifest, sync_manifest
 from newsletter.models import Issue, Links, RenderedEmail
 from newsletter.pairing import pair_stories
+from newsletter.sources import source_files
 from newsletter.tracking import track_view
 from newsletter.weeks import Period, Selection, resolve, week_of
 from newsletter.writer import write_files
@@ -91,9 +92,11 @@ def build_issue(
     standalone = email.with_links(links)
     files = {HTML_NAME: standalone.html.encode(), TEXT_NAME: standalone.text.encode()}
     files[WEB_NAME] = render_web(issue, config, links, view).encode()  # the web archive's page (newsletter.web)
-    files[JSON_NAME] = _issue_json(issue, files, problems if skip_invalid else []).encode()
+    sources = source_files(config, [article.path for article in articles], folder)
+    files[JSON_NAME] = _issue_json(issue, files, problems if skip_invalid else [], sources).encode()
     if manifest.changed:
-        files[MANIFEST_NAME] = manifest.text.encode()
+        # Written first, so its time never postdates the built files' (`newsletter check` compares them).
+        files = {MANIFEST_NAME: manifest.text.encode(), **files}
     if write:  # `newsletter export --dry-run` builds in memory only
         write_files(folder, files)
     return BuildResult(
@@ -142,7 +145,8 @@ def _strict_message(warnings: tuple[str, ...]) -> str:
     return "\n".join([*lines, *(f"  {w}" for w in warnings), "Fix them, or build without --strict."])
 
 
-def _issue_json(issue: Issue, files: dict[str, bytes], skipped: list[ContentError]) -> str:
+def _issue_json(issue: Issue, files: dict[str, bytes], skipped: list[ContentError],
+                sources: list[Path] | None = None) -> str:
     data: dict[str, Any] = {
         "key": issue.key,
         "start": issue.start.isoformat(),
@@ -167,6 +171,8 @@ def _issue_json(issue: Issue, files: dict[str, bytes], skipped: list[ContentErro
         "warnings": list(issue.warnings),
         "skipped": [error.describe() for error in skipped],
         "sizes": {name: len(data) for name, data in files.items()},
+        # Every file this build read: `newsletter check` and export rebuild when one changes or goes.
+        "sources": [str(path) for path in sources or []],
     }
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 

@@ -72,6 +72,7 @@ def cli() -> None:
     Examples:
       newsletter build --week 2026-W48
       newsletter preview
+      newsletter check
       newsletter export --to eml
       newsletter export --to listmonk --test-to editor@example.com
     """
@@ -173,6 +174,8 @@ def preview_command(
     "--new", "force_new", is_flag=True, help="Create a fresh draft instead of updating the one already exported."
 )
 @click.option("--list", "list_services", is_flag=True, help="List the services and what each supports.")
+@click.option("--no-links", is_flag=True, help="Check the issue without fetching its links and images.")
+@click.option("--force", is_flag=True, help="Export even when the check finds errors (recorded in exports.json).")
 def export_command(
     service: str | None,
     week: str | None,
@@ -185,11 +188,14 @@ def export_command(
     test_to: tuple[str, ...],
     force_new: bool,
     list_services: bool,
+    no_links: bool,
+    force: bool,
 ) -> None:
     """Hand the issue to a mailing service as a draft, and send test emails.
 
     The tool never sends to your list: it creates or updates one draft per issue (recorded
-    in issues/<week>/exports.json) and you send it from the service.
+    in issues/<week>/exports.json) and you send it from the service. It runs `newsletter
+    check` first and exports nothing when the check finds an error (unless --force).
 
     \b
     Examples:
@@ -214,7 +220,45 @@ def export_command(
         test_to=test_to,
         force_new=force_new,
         echo=click.echo,
+        links=not no_links,
+        force=force,
     )
+
+
+@cli.command("check")
+@selection_options
+@click.option("--no-links", is_flag=True, help="Do not fetch links and images (offline; every other rule runs).")
+@click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too, not only on errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON on stdout.")
+def check_command(
+    week: str | None,
+    since: Any,
+    until: Any,
+    content_dir: Path | None,
+    out_dir: Path | None,
+    config_path: Path | None,
+    no_links: bool,
+    strict: bool,
+    as_json: bool,
+) -> None:
+    """Check the issue before it goes out: settings, leftovers, links, size, subject.
+
+    Builds the issue first when it is missing or older than its sources. Prints the errors
+    (the email must not go out like this) and warnings, each with where it is (file and
+    line, story or setting) and what to do. Exit 1 when there is an error, or with --strict
+    a warning. `newsletter export` runs the same check and refuses what it refuses.
+
+    \b
+    Examples:
+      newsletter check
+      newsletter check --week 2026-W48 --no-links
+      newsletter check --strict --json > check.json
+    """
+    from newsletter import check
+
+    selection = _selection(week, since, until)
+    config = _config(config_path, content_dir, out_dir)
+    check.run(config, selection, links=not no_links, strict=strict, as_json=as_json)
 
 
 @cli.command("archive")

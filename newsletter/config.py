@@ -243,6 +243,23 @@ class SourceSettings:
 
 
 @dataclass(frozen=True)
+class CheckSettings:
+    """`newsletter check` ([check]): what a publication accepts on purpose, and the link checker's bounds.
+
+    ``ignore`` lists warning codes (docs/commands.md lists them); ``allow_hosts`` lists hosts
+    that are the publication's own although their names look like placeholders (a sample's
+    ``.example`` domain, a staging site): they are not reported and never fetched, and neither
+    are their subdomains. ``timeout`` bounds each request and ``time_limit`` the whole link
+    check, in seconds.
+    """
+
+    ignore: tuple[str, ...] = ()
+    allow_hosts: tuple[str, ...] = ()
+    timeout: int = 10
+    time_limit: int = 60
+
+
+@dataclass(frozen=True)
 class Config:
     """All settings; ``root`` is the workspace folder relative paths are resolved against."""
 
@@ -260,6 +277,7 @@ class Config:
     tracking: Tracking = field(default_factory=Tracking)
     sources: dict[str, SourceSettings] = field(default_factory=dict)  # [sources.<name>], for `newsletter gather`
     strict: bool = False
+    check: CheckSettings = field(default_factory=CheckSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -316,6 +334,7 @@ _SECTIONS = {
     "labels": Labels,
     "tracking": Tracking,
     "archive": Archive,
+    "check": CheckSettings,
 }
 
 
@@ -634,6 +653,7 @@ def _validate(config: Config) -> None:
         where = line_of(config.path, "publication", "logo")
         raise ConfigError(f"{where}: [publication] logo must be an absolute https:// URL.")
     _check_tracking(config)
+    _validate_check(config)
 
 
 def _check_tracking(config: Config) -> None:
@@ -659,6 +679,31 @@ def _check_tracking(config: Config) -> None:
             where = line_of(config.path, "tracking", "exclude_hosts")
             raise ConfigError(f"{where}: [tracking] exclude_hosts: '{host}' is not a host name; write names such "
                               "as \"shop.example.com\" (no https://, no path).")
+
+
+def _validate_check(config: Config) -> None:
+    """[check]: only known warning codes may be ignored (errors never), hosts are bare names, bounds positive."""
+    from newsletter.findings import KINDS, WARNING
+
+    settings = config.check
+    for code in settings.ignore:
+        where = line_of(config.path, "check", "ignore")
+        kind = KINDS.get(code)
+        if kind is None:
+            known = ", ".join(sorted(c for c, k in KINDS.items() if k.severity == WARNING))
+            raise ConfigError(f"{where}: [check] ignore: unknown finding code '{code}'. Warning codes: {known}.")
+        if kind.severity != WARNING:
+            raise ConfigError(f"{where}: [check] ignore: '{code}' is an error, and errors cannot be ignored: "
+                              "fix it, or export once anyway with `newsletter export --force`.")
+    for host in settings.allow_hosts:
+        if not re.fullmatch(r"[A-Za-z0-9.-]+", host) or host.strip(".") != host or not host:
+            where = line_of(config.path, "check", "allow_hosts")
+            raise ConfigError(f"{where}: [check] allow_hosts: '{host}' is not a host name; write names such as "
+                              '"saigonsentinel.example", without https:// or a path.')
+    for key in ("timeout", "time_limit"):
+        if getattr(settings, key) <= 0:
+            raise ConfigError(f"{line_of(config.path, 'check', key)}: [check] {key} must be a number of seconds "
+                              "above 0.")
 
 
 def env_setting(service: str, key: str) -> str | None:

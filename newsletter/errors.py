@@ -11,6 +11,7 @@ The tree (exit code 1 unless noted; wrong usage is ``click.UsageError``, exit 2)
     ├── StrictFailure        --strict and the build had warnings
     ├── ThemeError           a template in the theme is broken
     ├── OutputError          issues/<week>/ cannot be written (permissions, a full disk)
+    ├── CheckFailed          `newsletter check` (or export's check) found errors
     ├── ServiceError         a mailing service refused or could not be reached
     │   ├── SettingMissing   a service setting is set nowhere
     │   └── UnsupportedFeature  the service cannot do what was asked
@@ -104,6 +105,10 @@ class ThemeError(NewsletterError):
 
 class OutputError(NewsletterError):
     """The edition's folder cannot be written; nothing in it was changed."""
+
+
+class CheckFailed(NewsletterError):
+    """The check found errors (or, with --strict, warnings); the message lists them."""
 
 
 class ServiceError(NewsletterError):

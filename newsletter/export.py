@@ -43,18 +43,26 @@ Echo = Callable[[str], Any]
 def export_issue(config: Config, selection: Selection, service_name: str, *, dry_run: bool = False,
                  test_to: tuple[str, ...] = (), force_new: bool = False, echo: Echo = click.echo,
                  client: httpx.Client | None = None, transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> ExportResult:
-    """Build the issue (always: it is cheap and never stale), then export it with ``export_email``."""
+                 sleep: Callable[[float], None] = time.sleep, links: bool = True,
+                 force: bool = False) -> ExportResult:
+    """Build the issue (always: it is cheap and never stale), check it, then export it with ``export_email``.
+
+    The check (newsletter.check) refuses what `newsletter check` refuses; ``force`` exports
+    anyway and records the errors it let through in exports.json.
+    """
     from newsletter.build import build_issue, standalone_links
+    from newsletter.check import announce_changes, preflight
 
     service = open_service(config, service_name, test_to, echo=echo, client=client, transport=transport, sleep=sleep)
     try:
+        announce_changes(config, selection)
         build = build_issue(config, selection, write=not dry_run)
         for warning in build.warnings:
             echo(f"Warning: {warning}")
+        forced = preflight(config, build, links=links, force=force, save_cache=not dry_run)
         return export_email(service, build.period.key, build.folder, build.email,
                             standalone_links(config, build.period), dry_run=dry_run, test_to=test_to,
-                            force_new=force_new, echo=echo)
+                            force_new=force_new, echo=echo, forced=forced)
     finally:
         service.close()
 
@@ -92,8 +100,11 @@ def check_export_settings(config: Config) -> None:
 
 def export_email(service: Service, key: str, folder: Path, email: RenderedEmail, links: Links, *,
                  dry_run: bool = False, test_to: tuple[str, ...] = (), force_new: bool = False,
-                 echo: Echo = click.echo) -> ExportResult:
-    """Run one export of a built email, record it in exports.json and report it."""
+                 echo: Echo = click.echo, forced: list[str] | None = None) -> ExportResult:
+    """Run one export of a built email, record it in exports.json and report it.
+
+    ``forced``: the check's error codes that `--force` let through, recorded in the history entry.
+    """
     path = folder / EXPORTS_NAME
     state = load_state(path, service.name)
     recorded = None if force_new else _draft(state["drafts"].get(service.name))
@@ -112,7 +123,7 @@ def export_email(service: Service, key: str, folder: Path, email: RenderedEmail,
         echo(f"Dry run: what the {service.label} export of {key} would do (secrets redacted):")
     outcome = service.export(job)
     if not dry_run:
-        _record(path, state, service.name, outcome, job)
+        _record(path, state, service.name, outcome, job, forced)
     draft = outcome.draft
     result = ExportResult(service.name, outcome.action, draft.remote_id if draft else None,
                           draft.url if draft else None, outcome.detail, outcome.test_recipients)
@@ -174,7 +185,8 @@ def _draft(entry: Any) -> Draft | None:
     return None
 
 
-def _record(path: Path, state: dict[str, Any], service: str, outcome: Outcome, job: ExportJob) -> None:
+def _record(path: Path, state: dict[str, Any], service: str, outcome: Outcome, job: ExportJob,
+            forced: list[str] | None = None) -> None:
     now = _now()
     draft = outcome.draft
     if draft is not None:
@@ -191,6 +203,9 @@ def _record(path: Path, state: dict[str, Any], service: str, outcome: Outcome, j
     }
     if outcome.files:
         entry["files"] = sorted(outcome.files)
+    if forced:  # exported with --force over the check's errors: say so, and which
+        entry["forced"] = True
+        entry["check_errors"] = forced
     state["history"].append(entry)
     _save(path, state)
 

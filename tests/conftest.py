@@ -37,6 +37,15 @@ def need(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _spamassassin_only_where_asked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`newsletter check` (and so every export) runs SpamAssassin for about a second and a half; tests
+    that do not test the spam score switch it off (NEWSLETTER_SPAMASSASSIN=off). Mark a test
+    ``@pytest.mark.spamassassin`` to keep it on."""
+    if request.node.get_closest_marker("spamassassin") is None:
+        monkeypatch.setenv("NEWSLETTER_SPAMASSASSIN", "off")
+
+
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the repository's sample workspace (settings, content, templates), as cwd."""

@@ -337,3 +337,27 @@ def test_addresses_to_open_and_host_names_answered() -> None:
     assert host_allowed("127.0.0.1", "localhost:8000") and host_allowed("127.0.0.1", None)
     assert not host_allowed("127.0.0.1", "attacker.example")
     assert host_allowed("0.0.0.0", "newsroom-laptop.local:8000")  # on the network, any name may be used
+
+
+def test_the_state_carries_the_checks_findings_links_included(workspace: Path) -> None:
+    from tests.linkserver import Site, serve_site
+
+    site = Site()
+    with serve_site(site) as base:
+        article = workspace / "content" / "2026" / "11" / "2026-11-27-dead-link.md"
+        article.write_text("---\ntitle: County grants reopen\nurl: https://saigonsentinel.example/grants/\n---\n\n"
+                           f"WESTMINSTER – See [the old rules]({base}/missing).\n\n## Analysis\n\nA.\n\n"
+                           "## Impact on Vietnamese Americans\n\nB.\n", "utf-8")
+        with running_preview(workspace, watch=False) as run:
+            wait_until(lambda: (state(run.port)["check"] or {}).get("status") == "done", timeout=30)  # type: ignore[union-attr]
+            check = state(run.port)["check"]
+            assert isinstance(check, dict) and check["generation"] == state(run.port)["generation"]
+            assert [f["code"] for f in check["errors"]] == ["link-broken"]
+            assert check["errors"][0]["where"] == "content/2026/11/2026-11-27-dead-link.md:6"
+            assert "subject-length" in {f["code"] for f in check["warnings"]}
+            assert "/missing" in site.paths()
+            assert any(line.startswith("Checked 2026-W48: 1 error") for line in run.lines), run.lines
+            # A failed build has no check: the page shows the build's error instead.
+            article.write_text("")
+            run.live.rebuild()
+            assert state(run.port)["ok"] is False and state(run.port)["check"] is None

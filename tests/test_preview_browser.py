@@ -181,6 +181,12 @@ def test_editor_session_in_chromium(workspace: Path, browser: Any, artifacts: Pa
         assert source.lower().startswith("<!doctype html") and "prefers-color-scheme: dark" in source
         page.click("[data-view='warnings']")
         assert page.locator("#warning-count").inner_text() == "0" and page.locator("#no-warnings").is_visible()
+        # Beside them, `newsletter check`'s findings, once the background check is done.
+        page.wait_for_function("document.querySelector('#check-status').textContent.includes('1 warning')",
+                               timeout=30_000)
+        assert "[subject-length]" in page.locator("#check-list").inner_text()
+        assert page.locator("#check-count").inner_text() == "1"
+        page.screenshot(path=str(artifacts / "preview-warnings-check.png"))
 
         # A past edition from the list, as built, read-only.
         page.click("[data-view='email']")

@@ -116,6 +116,8 @@ class LiveIssue:
         self._outcome = Outcome(0, None, ok=False, title="Building…")
         self._own_manifest: str | None = None
         self._closed = False
+        self._check: dict[str, Any] | None = None  # the live edition's `newsletter check`, as the page shows it
+        self._check_stop = threading.Event()
 
     # -- what the page sees -------------------------------------------------------------
 
@@ -123,6 +125,7 @@ class LiveIssue:
         with self._changed:
             data = self._outcome.to_json()
             data["building"] = self._building
+            data["check"] = self._check
             return self._version, data
 
     @property
@@ -137,6 +140,7 @@ class LiveIssue:
             return self._version
 
     def close(self) -> None:
+        self._check_stop.set()
         with self._changed:
             self._closed = True
             self._changed.notify_all()
@@ -156,6 +160,7 @@ class LiveIssue:
             started = time.monotonic()
             key: str | None = self._outcome.key
             generation = self._outcome.generation + 1
+            built: Any = None
             try:
                 config = self.config = self._load_config()  # watch the new folders even if the build fails
                 key = resolve(self.selection, config.tz).key
@@ -174,6 +179,7 @@ class LiveIssue:
                                   message="The traceback is in the terminal running `newsletter preview`. "
                                           "Please report it.")
             else:
+                built = result
                 key = result.period.key
                 self._own_manifest = _digest(result.folder / MANIFEST_NAME)
                 outcome = Outcome(generation, key, True, time.time(), time.monotonic() - started,
@@ -181,8 +187,63 @@ class LiveIssue:
                 plural = "s" if len(outcome.warnings) != 1 else ""
                 self._echo(f"Built {key} in {outcome.seconds:.2f} s"
                            + (f" ({len(outcome.warnings)} warning{plural})" if outcome.warnings else ""))
+            self._start_check(outcome, built)
             self._publish(building=False, outcome=outcome)
             return outcome
+
+    # -- the check, in the background --------------------------------------------------------
+
+    def _start_check(self, outcome: Outcome, result: Any) -> None:
+        """Check the new build beside the page: the offline rules at once, then the links and the spam score."""
+        from newsletter.build import BuildResult
+
+        self._check_stop.set()  # an older build's check: its answers no longer matter
+        self._check_stop = stop = threading.Event()
+        checking = isinstance(result, BuildResult)  # not after a failed build, nor with a stand-in builder
+        with self._changed:  # published with the build's outcome, right after
+            self._check = {"generation": outcome.generation, "status": "checking", "message": "", "errors": [],
+                           "warnings": [], "notes": [], "summary": ""} if checking else None
+        if not checking:
+            return
+        config = self.config
+        threading.Thread(target=self._run_check, args=(config, result, outcome.generation, stop),
+                         name="preview-check", daemon=True).start()
+
+    def _run_check(self, config: Config, result: Any, generation: int, stop: threading.Event) -> None:
+        from newsletter.check import check_edition, edition_of
+
+        try:
+            edition = edition_of(result, config)
+            quick = check_edition(config, edition, links=False, spam=False, save_cache=False)
+            self._show_check(generation, stop, quick, "checking-links")
+            full = check_edition(config, edition, stop=stop)
+            if self._show_check(generation, stop, full, "done"):
+                self._echo(f"Checked {edition.key}: {full.summary()}"
+                           + (" (see the page's Warnings)" if full.findings else ""))
+        except NewsletterError as error:
+            self._show_check(generation, stop, None, "failed", error.format_message())
+        except Exception:
+            if stop.is_set() or self._closed:
+                return  # the preview is stopping (Ctrl-C): whatever broke underneath no longer matters
+            self._echo_error(traceback.format_exc())  # a bug: keep previewing, say so on the page
+            self._show_check(generation, stop, None, "failed", "The check crashed (a bug in newsletter): the "
+                             "traceback is in the terminal running `newsletter preview`.")
+
+    def _show_check(self, generation: int, stop: threading.Event, report: Any, status: str,
+                    message: str = "") -> bool:
+        with self._changed:
+            if stop.is_set() or self._closed or (self._check or {}).get("generation") != generation:
+                return False  # a newer build has its own check
+            data: dict[str, Any] = {"generation": generation, "status": status, "message": message,
+                                    "errors": [], "warnings": [], "notes": [], "summary": ""}
+            if report is not None:
+                full = report.to_json()
+                data.update(errors=full["errors"], warnings=full["warnings"], summary=report.summary(),
+                            notes=[n for n in full["notes"] if "--no-links" not in n], ignored=full["ignored"])
+            self._check = data
+            self._version += 1
+            self._changed.notify_all()
+            return True
 
     def _publish(self, *, building: bool, outcome: Outcome | None = None) -> None:
         with self._changed:

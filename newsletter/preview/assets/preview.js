@@ -156,6 +156,55 @@
     $("gathered").textContent = count ? `${count} of ${stories.length} stories gathered from the website` : "";
   }
 
+  // `newsletter check` on the live edition, run by the preview after each build: the offline rules
+  // first, then the links and images (fetched in the background; the list updates when they are done).
+  const SHOWN_ABOVE = ["build-warning", "story-no-analysis", "story-no-impact"]; // the build's warnings list them
+  const CHECK_STATUS = {
+    checking: "Checking…",
+    "checking-links": "Checking links and images…",
+    failed: "The check could not run.",
+  };
+
+  function renderCheck() {
+    const check = isLive() && live !== null && live.ok ? live.check : null;
+    const panel = $("check");
+    const count = $("check-count");
+    panel.hidden = check === null || check === undefined;
+    count.hidden = panel.hidden;
+    if (panel.hidden) return;
+    const findings = [
+      ...check.errors.map((f) => ({ ...f, error: true })),
+      ...check.warnings.filter((f) => !SHOWN_ABOVE.includes(f.code)).map((f) => ({ ...f, error: false })),
+    ];
+    const items = findings.map((f) => {
+      const li = document.createElement("li");
+      li.className = f.error ? "error" : "warning";
+      const where = document.createElement("code");
+      where.textContent = f.where;
+      const code = document.createElement("span");
+      code.className = "finding-code";
+      code.textContent = `[${f.code}]`;
+      const fix = document.createElement("span");
+      fix.className = "what-to-do";
+      fix.textContent = f.fix;
+      li.append(f.error ? "Error: " : "", where, `: ${f.message}`, code, fix);
+      return li;
+    });
+    $("check-list").replaceChildren(...items);
+    const done = check.status === "done";
+    const status = CHECK_STATUS[check.status] || "";
+    $("check-status").textContent = done ? (findings.length ? check.summary : "no problems found") : status;
+    const notes = [...(check.message ? [check.message] : []), ...(done ? check.notes : [])];
+    $("check-notes").replaceChildren(...notes.map((text) => {
+      const li = document.createElement("li");
+      li.textContent = text;
+      return li;
+    }));
+    count.textContent = String(findings.length);
+    count.classList.toggle("bad", check.errors.length > 0);
+    count.classList.toggle("some", check.errors.length === 0 && findings.length > 0);
+  }
+
   async function fetchText(url) {
     const answer = await fetch(url, { cache: "no-store" });
     if (!answer.ok) throw new Error(`${url}: ${answer.status}`);
@@ -195,6 +244,7 @@
     renderControls();
     renderError();
     renderStatus();
+    renderCheck();
     const key = shownKey();
     if (!key || (isLive() && !live.ok)) return;
     const generation = isLive() ? live.generation : 0;

@@ -1,0 +1,144 @@
+"""What a built email shows and points to: its links, images and visible text, read with a real HTML parser."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+# Characters the text writer and the theme put inside words on purpose (to break merge-tag
+# syntax or pad the preheader); a reader sees none of them, so a search must not either.
+INVISIBLE = dict.fromkeys(map(ord, "\u2060\u200b\u200c\u200d\ufeff\u00ad\u034f"), None)
+# A URL in the plain-text part: up to white space; trailing punctuation belongs to the sentence.
+_TEXT_URL = re.compile(r"\b(?:https?://|mailto:|tel:)[^\s<>\"]+", re.IGNORECASE)
+_TRAILING = ".,;:!?'\"»”’"
+_HIDDEN_CONTENT = {"style", "script", "head", "template"}
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """An ``<a href>``: where it goes, the words it shows (an image's alt when it holds one), its line in the HTML."""
+
+    href: str
+    words: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Image:
+    """An ``<img>`` (each ``srcset`` candidate counts as one too)."""
+
+    src: str
+    alt: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The email as a checker reads it: both parts' visible text and every address they hold."""
+
+    anchors: tuple[Anchor, ...]
+    images: tuple[Image, ...]
+    html_text: str  # the HTML's visible text (and alt text), one chunk per line
+    text_part: str  # the plain-text part with its URLs taken out
+    text_urls: tuple[str, ...]  # the URLs of the plain-text part, in order
+
+    def visible(self) -> str:
+        """Everything a reader can see in either part, URLs left out."""
+        return f"{self.html_text}\n{self.text_part}"
+
+    def urls(self) -> list[tuple[str, str]]:
+        """(url, "link" or "image") for every address in the email, first occurrence first, no repeats."""
+        seen: dict[str, str] = {}
+        for image in self.images:
+            seen.setdefault(image.src, "image")
+        for anchor in self.anchors:
+            seen.setdefault(anchor.href, "link")
+        for url in self.text_urls:
+            seen.setdefault(url, "link")
+        return list(seen.items())
+
+
+def scan_email(html: str, text: str) -> Scan:
+    """Parse both parts; entities are decoded, comments (Outlook's conditional blocks included) skipped."""
+    parser = _Parser()
+    parser.feed(html)
+    parser.close()
+    urls = [_trim(m.group(0)) for m in _TEXT_URL.finditer(text)]
+    text_only = _TEXT_URL.sub(" ", text).translate(INVISIBLE)
+    return Scan(tuple(parser.anchors), tuple(parser.images), "\n".join(parser.chunks).translate(INVISIBLE),
+                text_only, tuple(urls))
+
+
+def words(text: str) -> str:
+    """Text as a reader takes it in: invisible characters gone, white space collapsed."""
+    return " ".join(text.translate(INVISIBLE).split())
+
+
+def _trim(url: str) -> str:
+    while url and url[-1] in _TRAILING:
+        url = url[:-1]
+    # A closing bracket ends the URL unless the URL opened it (Wikipedia's "Foo_(bar)").
+    while url.endswith((")", "]")) and url.count(url[-1]) > url.count("(" if url[-1] == ")" else "["):
+        url = url[:-1]
+    return url
+
+
+class _Parser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[Anchor] = []
+        self.images: list[Image] = []
+        self.chunks: list[str] = []
+        self._hidden = 0  # depth inside <style>, <script>, <head>
+        self._open: list[tuple[str, int, list[str]]] = []  # open <a>: href, line, words so far
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        line = self.getpos()[0]
+        if tag in _HIDDEN_CONTENT:
+            self._hidden += 1
+        elif tag == "a" and "href" in values:
+            self._open.append((values["href"].strip(), line, []))
+        elif tag == "img":
+            self._image(values, line)
+        elif tag == "source" and values.get("srcset"):
+            for candidate in _srcset(values["srcset"]):
+                self.images.append(Image(candidate, None, line))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def _image(self, values: dict[str, str], line: int) -> None:
+        alt = values.get("alt")
+        if values.get("src", "").strip():
+            self.images.append(Image(values["src"].strip(), alt, line))
+        for candidate in _srcset(values.get("srcset", "")):
+            self.images.append(Image(candidate, alt, line))
+        if alt and not self._hidden:
+            self.chunks.append(alt)
+            for _, _, collected in self._open:
+                collected.append(alt)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN_CONTENT:
+            self._hidden = max(0, self._hidden - 1)
+        elif tag == "a" and self._open:
+            href, line, collected = self._open.pop()
+            self.anchors.append(Anchor(href, words(" ".join(collected)), line))
+
+    def handle_data(self, data: str) -> None:
+        if self._hidden or not data.strip():
+            return
+        self.chunks.append(data)
+        for _, _, collected in self._open:
+            collected.append(data)
+
+    def close(self) -> None:
+        super().close()
+        while self._open:  # an <a> never closed still counts
+            self.handle_endtag("a")
+
+
+def _srcset(value: str) -> list[str]:
+    return [part.strip().split()[0] for part in value.split(",") if part.strip()]
