@@ -60,7 +60,7 @@ def build_issue(
             "Create it and put article files in it, or point --content "
             "(or [build] content_dir in newsletter.toml) at your articles."
         )
-    articles, problems = load_articles(config.content_dir, period, config.headings)
+    articles, problems = load_articles(config.content_dir, period, config.headings, config.tz)
     if problems and not skip_invalid:
         raise ContentErrors(problems)
     if not articles:
@@ -115,7 +115,7 @@ def _placeholders() -> Links:
 
 
 def _empty(config: Config, period: Period) -> EmptySelection:
-    latest = latest_article_date(config.content_dir)
+    latest = latest_article_date(config.content_dir, config.tz)
     where = f"in {config.content_dir}"
     if latest is None:
         return EmptySelection(
