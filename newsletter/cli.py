@@ -40,7 +40,7 @@ def selection_options(func: F) -> F:
             "--config",
             "config_path",
             type=click.Path(dir_okay=False, path_type=Path),
-            help="Settings file (default: ./newsletter.toml).",
+            help="Settings file (default: the nearest newsletter.toml in this folder or above).",
         ),
     ]
     for option in reversed(options):
@@ -59,7 +59,14 @@ def _config(
 ) -> Any:
     from newsletter.config import load_config
 
-    return load_config(config_path, content_dir=content_dir, out_dir=out_dir, strict=strict)
+    config = load_config(config_path, content_dir=content_dir, out_dir=out_dir, strict=strict)
+    if config.path is None:
+        click.echo(
+            "No newsletter.toml in this folder or any folder above it: using the default settings "
+            "(`newsletter init` writes one to edit).",
+            err=True,
+        )
+    return config
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
