@@ -48,6 +48,11 @@ def selection_options(func: F) -> F:
     return func
 
 
+def _echo_error(message: str) -> None:
+    """Diagnostics (warnings, progress, problems) go to stderr; results to stdout."""
+    click.echo(message, err=True)
+
+
 def _selection(week: str | None, since: Any, until: Any) -> Any:
     from newsletter.weeks import parse_selection
 
@@ -114,7 +119,7 @@ def build_command(
     selection = _selection(week, since, until)
     config = _config(config_path, content_dir, out_dir, strict)
     result = build_issue(config, selection, skip_invalid=skip_invalid)
-    report(result, click.echo)
+    report(result, click.echo, _echo_error)
 
 
 @cli.command("preview")
@@ -218,6 +223,7 @@ def export_command(
         test_to=test_to,
         force_new=force_new,
         echo=click.echo,
+        echo_error=_echo_error,
     )
 
 

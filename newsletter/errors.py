@@ -32,6 +32,9 @@ import click
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
+_DOUBLED_STOP = re.compile(r"(?<!\.)([.!?])\.(?=\s|$)")
+
+
 def printable(text: str, keep: str = "") -> str:
     """``text`` safe to print on a terminal: unprintable characters as ``\\x1b``-style escapes.
 
@@ -51,6 +54,11 @@ def printable(text: str, keep: str = "") -> str:
     return _UNPRINTABLE.sub(escape, text)
 
 
+def plural(count: int, one: str, many: str) -> str:
+    """'1 story', '2 stories'."""
+    return f"{count} {one if count == 1 else many}"
+
+
 def shown(path: Path | str) -> str:
     """A path as the user should read it: relative to the current folder when inside it, printable."""
     path = Path(path)
@@ -68,8 +76,10 @@ class NewsletterError(click.ClickException):
 
     def format_message(self) -> str:
         # Messages quote what the user wrote (a TOML string may hold "\u001b"): never let it
-        # drive the terminal.
-        return printable(super().format_message(), keep="\n\t")
+        # drive the terminal. A quoted sentence that ends in a full stop, followed by ". What
+        # to do", would show two: keep one (an ellipsis and "/../" in a URL stay as they are).
+        message = _DOUBLED_STOP.sub(r"\1", super().format_message())
+        return printable(message, keep="\n\t")
 
 
 class ConfigError(NewsletterError):

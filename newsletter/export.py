@@ -29,7 +29,7 @@ import click
 import httpx
 
 from newsletter.config import Config, line_of
-from newsletter.errors import ConfigError, ServiceError
+from newsletter.errors import ConfigError, ServiceError, printable, shown
 from newsletter.models import ExportResult, Links, RenderedEmail
 from newsletter.services import SERVICES, service_class
 from newsletter.services.base import Draft, ExportJob, Outcome, Service
@@ -43,15 +43,21 @@ Echo = Callable[[str], Any]
 def export_issue(config: Config, selection: Selection, service_name: str, *, dry_run: bool = False,
                  test_to: tuple[str, ...] = (), force_new: bool = False, echo: Echo = click.echo,
                  client: httpx.Client | None = None, transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> ExportResult:
-    """Build the issue (always: it is cheap and never stale), then export it with ``export_email``."""
+                 sleep: Callable[[float], None] = time.sleep, echo_error: Echo | None = None) -> ExportResult:
+    """Build the issue (always: it is cheap and never stale), then export it with ``export_email``.
+
+    Results (what was created or written, a dry run's requests) go to ``echo``; warnings and
+    progress (retries) to ``echo_error``, by default the same.
+    """
     from newsletter.build import build_issue, standalone_links
 
+    warn = echo_error or echo
     service = open_service(config, service_name, test_to, echo=echo, client=client, transport=transport, sleep=sleep)
+    service.echo_error = warn
     try:
         build = build_issue(config, selection, write=not dry_run)
         for warning in build.warnings:
-            echo(f"Warning: {warning}")
+            warn(printable(f"Warning: {warning}"))
         return export_email(service, build.period.key, build.folder, build.email,
                             standalone_links(config, build.period), dry_run=dry_run, test_to=test_to,
                             force_new=force_new, echo=echo)
@@ -156,10 +162,10 @@ def load_state(path: Path, service: str) -> dict[str, Any]:
     except FileNotFoundError:
         return empty
     except (OSError, ValueError) as error:
-        raise ServiceError(service, f"{path} cannot be read ({error}). It records the drafts already made for this "
-                           "issue: fix it, or restore it from a backup, before exporting again.") from None
+        raise ServiceError(service, f"{shown(path)} cannot be read ({error}). It records the drafts already made for "
+                           "this issue: fix it, or restore it from a backup, before exporting again.") from None
     if not isinstance(data, dict):
-        raise ServiceError(service, f"{path} is not a JSON object; fix or restore it before exporting again.")
+        raise ServiceError(service, f"{shown(path)} is not a JSON object; fix or restore it before exporting again.")
     for key in ("drafts", "pending"):
         if not isinstance(data.get(key), dict):
             data[key] = {}
@@ -218,4 +224,4 @@ def _report(result: ExportResult, label: str, path: Path, echo: Echo) -> None:
         echo(f"{verb} the {what}" + (f": {result.url}" if result.url else ""))
         if result.test_recipients and result.action != "sent":
             echo(f"  {label} is sending a test to {', '.join(result.test_recipients)}")
-        echo(f"  recorded in {path}; send it to your list from {label}.")
+        echo(f"  recorded in {shown(path)}; send it to your list from {label}.")

@@ -126,6 +126,7 @@ class Service:
         self.sleep = sleep
         self._secrets: set[str] = set()
         self.dry_run = False
+        self.echo_error: Echo = echo  # progress and retries; export sends them to stderr
         self.values = self._load_settings()
 
     # ---- settings -------------------------------------------------------------------------
@@ -419,7 +420,7 @@ class HttpService(Service):
 
     def _wait(self, seconds: float, max_delay: float, why: str) -> None:
         seconds = max(0.0, min(seconds, max_delay))
-        self.echo(f"  {self.label} {why}; retrying in {seconds:g} s")
+        self.echo_error(f"  {self.label} {why}; retrying in {seconds:g} s")
         self.sleep(seconds)
 
 
