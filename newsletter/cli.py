@@ -227,6 +227,65 @@ def export_command(
     )
 
 
+@cli.command("init")
+@click.argument("folder", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
+def init_command(folder: Path) -> None:
+    """Start a publication in FOLDER (default: this folder).
+
+    Writes newsletter.toml with every setting explained (the values to change are marked
+    CHANGE), a .gitignore, and content/ with a plain-text and a Markdown sample article of
+    this week, so `newsletter build` and `newsletter preview` work at once. Never overwrites
+    a file; samples are added only while content/ holds no articles.
+
+    \b
+    Examples:
+      newsletter init                     # here
+      newsletter init ~/my-weekly         # a new folder
+    """
+    from newsletter.errors import shown
+    from newsletter.scaffold import init_workspace
+
+    results = init_workspace(folder)
+    for item in results:
+        if item.written:
+            click.echo(f"Wrote {shown(item.path)}")
+        else:
+            _echo_error(f"{shown(item.path)}: {item.why}.")
+    where = "" if folder.resolve() == Path.cwd().resolve() else f"cd {shown(folder)}, "
+    click.echo(
+        f"Next: {where}replace the values marked CHANGE in newsletter.toml, then run `newsletter build` and "
+        "`newsletter preview`. `newsletter docs` lists the documentation."
+    )
+
+
+@cli.command("docs")
+@click.argument("topic", required=False)
+def docs_command(topic: str | None) -> None:
+    """Show the documentation that came with this version, offline.
+
+    Without TOPIC, lists the topics. Messages that say "See `newsletter docs services`"
+    point here.
+
+    \b
+    Examples:
+      newsletter docs                     # the list of topics
+      newsletter docs configuration       # every setting of newsletter.toml
+      newsletter docs services | less
+    """
+    from newsletter import manual
+
+    if topic is None:
+        click.echo("Topics (newsletter docs TOPIC):")
+        for name, title in manual.topics().items():
+            click.echo(f"  {name:<15} {title}")
+        click.echo(f"The pages are Markdown files in {manual.docs_dir()}")
+        return
+    text = manual.page(topic)
+    if text is None:
+        raise click.UsageError(f"No topic '{topic}'. Choose one of: {', '.join(manual.topics())}.")
+    click.echo(text)
+
+
 def main() -> None:
     cli()
 

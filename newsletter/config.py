@@ -18,6 +18,7 @@ from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.errors import ConfigError, shown
+from newsletter.manual import see
 
 CONFIG_NAME = "newsletter.toml"
 
@@ -296,7 +297,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"{shown(path)}: is not UTF-8 text. Save it as UTF-8.") from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{shown(path)}: invalid TOML: {error}. See docs/configuration.md for the format.") from None
+        raise ConfigError(f"{shown(path)}: invalid TOML: {error}. {see('configuration')}") from None
 
 
 def line_of(path: Path | None, section: str, key: str | None = None) -> str:

@@ -20,6 +20,7 @@ A bug is not a NewsletterError: it is not caught, so it shows its traceback.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,12 +61,17 @@ def plural(count: int, one: str, many: str) -> str:
 
 
 def shown(path: Path | str) -> str:
-    """A path as the user should read it: relative to the current folder when inside it, printable."""
+    """A path as the user should read it, printable: relative to the current folder when inside it
+    or near it (``../issues/2026-W48/message.eml`` seen from content/), else absolute."""
     path = Path(path)
-    try:
-        text = str(path.resolve().relative_to(Path.cwd().resolve())) if path.is_absolute() else str(path)
-    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
-        text = str(path)
+    text = str(path)
+    if path.is_absolute():
+        try:
+            relative = os.path.relpath(path.resolve(), Path.cwd().resolve())
+        except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+            relative = text
+        if Path(relative).parts.count("..") <= 2:
+            text = relative
     return printable(text)
 
 

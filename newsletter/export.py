@@ -30,6 +30,7 @@ import httpx
 
 from newsletter.config import Config, line_of
 from newsletter.errors import ConfigError, ServiceError, printable, shown
+from newsletter.manual import see
 from newsletter.models import ExportResult, Links, RenderedEmail
 from newsletter.services import SERVICES, service_class
 from newsletter.services.base import Draft, ExportJob, Outcome, Service
@@ -144,7 +145,7 @@ def describe_services() -> str:
             lines.append(f"{'':<11}   {env:<34} {spec.help} ({flags})")
         lines.append("")
     lines.append("Settings live in [export.<service>] of newsletter.toml or in NEWSLETTER_<SERVICE>_<KEY>; "
-                 "secrets only in the environment. See docs/services.md.")
+                 f"secrets only in the environment. {see('services')}")
     return "\n".join(lines)
 
 

@@ -24,6 +24,7 @@ import httpx
 
 from newsletter.config import Config, env_setting, line_of
 from newsletter.errors import ConfigError, ServiceError, SettingMissing, shown
+from newsletter.manual import see
 from newsletter.models import Links, RenderedEmail
 
 Echo = Callable[[str], Any]
@@ -164,7 +165,7 @@ class Service:
             lines = [f"{self.label} needs {len(missing)} setting{'s' if many else ''} that {'are' if many else 'is'} "
                      "set nowhere:"]
             lines += [f"  {self._where(spec)}" for spec in missing]
-            lines.append(f"See docs/services.md#{self.name}.")
+            lines.append(see("services", self.label))
             raise SettingMissing(self.name, "\n".join(lines))
         return values
 
