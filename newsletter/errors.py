@@ -61,8 +61,8 @@ def plural(count: int, one: str, many: str) -> str:
 
 
 def shown(path: Path | str) -> str:
-    """A path as the user should read it, printable: relative to the current folder when inside it
-    or near it (``../issues/2026-W48/message.eml`` seen from content/), else absolute."""
+    """A path as the user should read it, printable: relative to the current folder when inside it,
+    or near it and shorter so (``../issues/2026-W48/message.eml`` seen from content/), else absolute."""
     path = Path(path)
     text = str(path)
     if path.is_absolute():
@@ -70,7 +70,8 @@ def shown(path: Path | str) -> str:
             relative = os.path.relpath(path.resolve(), Path.cwd().resolve())
         except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
             relative = text
-        if Path(relative).parts.count("..") <= 2:
+        ups = Path(relative).parts.count("..")
+        if ups == 0 or (ups <= 3 and len(relative) < len(text)):
             text = relative
     return printable(text)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from difflib import get_close_matches
+from difflib import SequenceMatcher, get_close_matches
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from tomlkit.exceptions import ParseError
 from tomlkit.items import Table
 
 from newsletter.config import Config
-from newsletter.content import strip_invisible
+from newsletter.content import DATE_PREFIX, strip_invisible
 from newsletter.errors import ManifestError, printable, shown
 from newsletter.models import Issue, Story
 from newsletter.weeks import Period
@@ -159,19 +159,36 @@ def _read(path: Path, text: str, stories: list[Story]) -> Manifest:
         order.append(story_id)
         if story_id not in present:
             line = _story_line(text, index, "id") or _line(text, story_id)
-            unlisted = [other for other in present if other not in listed]
-            close = get_close_matches(story_id, unlisted, n=1, cutoff=0.6)
+            close = _nearest(story_id, [other for other in present if other not in listed])
             if close:
                 # A typo: left alone, the story it meant would be appended at the end as "new".
                 raise ManifestError(
-                    f'{where}:{line}: no article of this edition has the id "{story_id}". Did you mean '
-                    f'"{close[0]}"? Correct the id (or delete that [[stories]] block).'
+                    f'{where}:{line}: no article of this edition has the id "{printable(story_id)}". Did you mean '
+                    f'"{close}"? Correct the id (or delete that [[stories]] block).'
                 )
             warnings.append(
                 f"{where}:{line}: story {story_id} has no article file in this week "
                 "any more (renamed, moved or deleted?); remove it from issue.toml or restore the file"
             )
     return Manifest(path, subject, preheader, intro, number, order, excluded, text, warnings=warnings)
+
+
+def _nearest(story_id: str, candidates: list[str]) -> str | None:
+    """The unlisted story whose id ``story_id`` is most likely a typo of, if any.
+
+    Ids of one week share long prefixes (``2026/11/2026-11-2``), so they are compared by their
+    slug, the file name after its date: "story-huor" is near "story-hour", "b" is near nothing.
+    """
+    def slug(text: str) -> str:
+        name = text.rsplit("/", 1)[-1]
+        return DATE_PREFIX.sub("", name) or name
+
+    best, best_score = None, 0.0
+    for candidate in candidates:
+        score = SequenceMatcher(None, slug(story_id).lower(), slug(candidate).lower()).ratio()
+        if score > best_score:
+            best, best_score = candidate, score
+    return best if best_score >= 0.75 else None
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
