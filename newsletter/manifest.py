@@ -221,8 +221,8 @@ def _unknown(path: Path, line: int, key: str, known: tuple[str, ...], place: str
 
 def _one_line(path: Path, text: str, data: dict[str, Any], key: str, warnings: list[str]) -> str:
     """A header's text on one line: line breaks (which would end the header block) become spaces."""
-    value = strip_invisible(_string(path, text, data, key))
-    if _BREAKS.search(value.replace("\t", " ")):
+    value = strip_invisible(_string(path, text, data, key)).replace("\t", " ")
+    if _BREAKS.search(value):
         value = " ".join(_BREAKS.sub(" ", value).split())
         warnings.append(f"{shown(path)}:{_line(text, key)}: the {key} has line breaks; the email uses it as one "
                         f'line, "{value}" (write it on one line to silence this)')
