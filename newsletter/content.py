@@ -471,6 +471,24 @@ def _node_value(node: yaml.Node) -> Any:
     return {str(_node_value(key)): _node_value(value) for key, value in node.value}
 
 
+_NOT_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _check_escapes(path: Path, key: str, value: Any, line: int) -> None:
+    """YAML escapes in double quotes ("\\a", "\\x1b", "\\ud800") can make what the file itself may not hold."""
+    texts = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
+    for text in texts:
+        if isinstance(text, (list, dict)):
+            _check_escapes(path, key, text, line)
+            continue
+        found = _NOT_TEXT.search(text) if isinstance(text, str) else None
+        if found:
+            code = ord(found.group(0))
+            what = "a lone surrogate, not a character" if 0xD800 <= code <= 0xDFFF else "a control character"
+            raise ContentError(path, f"front matter '{key}' holds U+{code:04X}, {what}",
+                               "Delete the escape that makes it (such as \\a or \\x1b inside double quotes).", line)
+
+
 def split_front_matter(path: Path, text: str) -> Source:
     """Separate YAML front matter (between ``---`` lines at the top) from the body.
 
@@ -517,6 +535,7 @@ def split_front_matter(path: Path, text: str) -> Source:
                                "Keep one of them.", line)
         meta[key] = _node_value(value_node)
         key_lines[key] = line
+        _check_escapes(path, key, meta[key], line)
     return Source(path, meta, lines[end + 1 :], end + 2, key_lines)
 
 
@@ -598,9 +617,8 @@ def _meta_str(source: Source, key: str) -> str | None:
         raise ContentError(
             source.path, f"front matter '{key}' must be text", f"Write '{key}: some text'.", _meta_line(source, key)
         )
-    if value is None or not str(value).strip():
-        return None
-    return _clean(str(value))
+    text = strip_invisible(str(value)) if value is not None else ""
+    return _clean(text) if text.strip() else None
 
 
 def meta_tags(source: Source) -> tuple[str, ...]:

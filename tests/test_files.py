@@ -130,8 +130,8 @@ def test_utf16_and_utf32_with_a_bom_are_read(tmp_path: Path, encode: object) -> 
     [
         ("Tram reopens\nThe café’s terrace – déjà vu, naïve.\n".encode("cp1252"), "Windows-1252 (Western European)", 2),
         ("Tram\nCafé crème au marché.\n".encode("mac_roman"), "Mac OS Roman", 2),
-        ("Tram reopens after a long pause\nMore text here.\n".encode("utf-16-le"), "UTF-16 text without a byte-order mark",
-         None),
+        ("Tram reopens after a long pause\nMore text here.\n".encode("utf-16-le"),
+         "UTF-16 text without a byte-order mark", None),
     ],
 )
 def test_other_encodings_are_named(tmp_path: Path, data: bytes, seems: str, line: int | None) -> None:
