@@ -163,3 +163,14 @@ def test_a_mailchimp_key_with_its_data_centre_picks_the_host(workspace: Path, mo
     result = run("export", "--to", "mailchimp", *WEEK, "--dry-run")
     assert result.exit_code == 0, result.output
     assert "https://us14.api.mailchimp.com/3.0/campaigns" in result.stdout
+
+
+def test_service_errors_end_sentences_once(workspace: Path, listmonk: FakeListmonk) -> None:
+    from tests.servers import Fault
+
+    listmonk.faults.append(Fault("POST", "/api/campaigns", times=10, status=500, body={"message": "Database is down."}))
+    result = run("export", "--to", "listmonk", *WEEK)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "Database is down. The service is busy" in result.stderr
+    assert ".." not in result.stderr.replace("...", "")
+    assert "retrying in" in result.stderr and "retrying" not in result.stdout
