@@ -107,6 +107,9 @@ def find_articles(content_dir: Path, period: Period | None = None) -> tuple[list
             if _is_dir(entry):
                 if not _may_hold(period, (*parts, name)):
                     continue
+                if (bad_name := _name_problem(path, folder=True)) is not None:
+                    problems.append(bad_name)
+                    continue
                 if len(parts) + 1 > MAX_FOLDER_DEPTH:
                     problems.append(ContentError(
                         path, f"is more than {MAX_FOLDER_DEPTH} folders deep inside the content folder",
@@ -285,13 +288,22 @@ _RENAME = "Rename the file with letters, digits and dashes, like 2026-11-24-coun
 
 
 def _check_name(path: Path) -> None:
+    problem = _name_problem(path)
+    if problem is not None:
+        raise problem
+
+
+def _name_problem(path: Path, folder: bool = False) -> ContentError | None:
+    """A file or folder name that would reach issue.toml, the email or the terminal garbled."""
     name = path.name
+    rename = "Rename the folder with letters, digits and dashes, like 2026 or world-news." if folder else _RENAME
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:  # bytes that are not UTF-8, kept by Python as lone surrogates
-        raise ContentError(path, "its name is not UTF-8 text", _RENAME) from None
+        return ContentError(path, "its name is not UTF-8 text", rename)
     if _CONTROL.search(name):
-        raise ContentError(path, "its name holds control characters", _RENAME)
+        return ContentError(path, "its name holds control characters", rename)
+    return None
 
 
 def _read_bytes(path: Path) -> bytes:

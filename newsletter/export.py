@@ -89,7 +89,7 @@ def check_export_settings(config: Config) -> None:
     known = ", ".join(SERVICES)
     for name, value in config.export.items():
         if name == "default":
-            if value not in SERVICES:
+            if not isinstance(value, str) or value not in SERVICES:
                 raise ConfigError(f"{line_of(config.path, 'export', 'default')}: [export] default = {value!r} is not "
                                   f"a service. Choose one of: {known}.")
         elif name not in SERVICES or not isinstance(value, dict):

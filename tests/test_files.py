@@ -329,3 +329,13 @@ def test_a_fifo_or_folder_named_like_an_article_is_not_opened(tmp_path: Path) ->
     assert [p.problem for p in problems] == ["is not a regular file"]
     with pytest.raises(ContentError, match="is a folder"):
         read_text(tmp_path)
+
+
+def test_a_folder_with_a_garbled_name_is_named_not_entered(tmp_path: Path) -> None:
+    write(tmp_path / os.fsdecode(b"caf\xe9") / "2026-11-24-tram.txt", STORY)
+    write(tmp_path / "news\x1b[31m" / "2026-11-24-tram.txt", STORY)
+    articles, problems = load_articles(tmp_path, WEEK, H)
+    assert articles == []
+    assert sorted(shown(p.path).rsplit("/", 1)[-1] + ": " + p.problem for p in problems) == [
+        "caf\\xe9: its name is not UTF-8 text", "news\\x1b[31m: its name holds control characters"]
+    assert all(p.hint.startswith("Rename the folder") for p in problems)
