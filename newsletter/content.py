@@ -606,14 +606,18 @@ def _check_meta(source: Source) -> None:
             )
         if key in TEXT_KEYS or key == "date":
             _meta_str(source, key)
-        elif key == "tags" and (isinstance(value, dict) or (
-                isinstance(value, list) and any(isinstance(tag, (list, dict)) for tag in value))):
+        elif key == "tags" and not _is_word_list(value):
             raise ContentError(source.path, "front matter 'tags' must be a list of words",
-                                   "Write 'tags: [health, environment]'.", line)
+                               "Write 'tags: [health, environment]'.", line)
     lang = _meta_str(source, "lang")
     if lang is not None and not _LANGUAGE_TAG.match(lang):
         raise ContentError(source.path, f"front matter lang '{lang}' is not a language tag",
                            "Write a BCP 47 tag such as en, vi or pt-BR.", _meta_line(source, "lang"))
+
+
+def _is_word_list(value: Any) -> bool:
+    return not isinstance(value, dict) and not (
+        isinstance(value, list) and any(isinstance(item, (list, dict)) for item in value))
 
 
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
