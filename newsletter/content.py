@@ -56,7 +56,7 @@ MAX_HEADING_WORDS = 10
 MAX_ARTICLE_BYTES = 1_000_000
 MAX_LINE_CHARS = 100_000
 MAX_FOLDER_DEPTH = 32
-MAX_FRONT_MATTER_DEPTH = 4  # a mapping of lists is all front matter ever needs
+MAX_FRONT_MATTER_DEPTH = 4  # nodes: the mapping, two levels of lists or tables, a scalar
 
 
 # --- finding files --------------------------------------------------------------------------
