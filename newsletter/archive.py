@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from newsletter.config import Config
 from newsletter.errors import OutputError, ThemeError, shown
 from newsletter.feed import Entry, Feed, atom, sitemap, timestamp
+from newsletter.manual import see
 from newsletter.web import WEB_LABELS, WEB_NAME, page_url, subscribe_url
 from newsletter.writer import write_file
 
@@ -272,7 +273,7 @@ def _index(config: Config, editions: list[Edition]) -> bytes:
     except jinja2.TemplateNotFound as error:
         raise ThemeError(f"theme template '{error.name}' not found: the archive's index needs it.") from None
     except jinja2.UndefinedError as error:
-        raise ThemeError(f"{INDEX_TEMPLATE}: {error.message}. See docs/archive.md for the names it can use.") from None
+        raise ThemeError(f"{INDEX_TEMPLATE}: {error.message}. {see('archive', 'theme')}") from None
 
 
 def _other_lang(lang: str | None, config: Config) -> str | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from newsletter.config import Config
 from newsletter.content import latest_article_date, load_articles
-from newsletter.errors import ContentError, ContentErrors, EmptySelection, StrictFailure, shown
+from newsletter.errors import ContentError, ContentErrors, EmptySelection, StrictFailure, plural, printable, shown
 from newsletter.manifest import apply_manifest, sync_manifest
 from newsletter.models import Issue, Links, RenderedEmail
 from newsletter.pairing import pair_stories
@@ -60,11 +60,11 @@ def build_issue(
     period = resolve(selection, config.tz, now)
     if not config.content_dir.is_dir():
         raise EmptySelection(
-            f"No articles: the content folder {config.content_dir} does not exist. "
+            f"No articles: the content folder {shown(config.content_dir)} does not exist. "
             "Create it and put article files in it, or point --content "
             "(or [build] content_dir in newsletter.toml) at your articles."
         )
-    articles, problems = load_articles(config.content_dir, period, config.headings)
+    articles, problems = load_articles(config.content_dir, period, config.headings, config.tz)
     if problems and not skip_invalid:
         raise ContentErrors(problems)
     if not articles:
@@ -75,7 +75,7 @@ def build_issue(
     issue = apply_manifest(manifest, period, stories, [*warnings, *manifest.warnings])
     if not issue.stories:
         raise EmptySelection(
-            f"{manifest.path}: every story of {period.key} is left out (include = false) or unknown. "
+            f"{shown(manifest.path)}: every story of {period.key} is left out (include = false) or unknown. "
             "Set include = true on at least one [[stories]] block."
         )
     view = present_issue(issue, config, manifest.path)  # what both parts show, decided once
@@ -84,9 +84,9 @@ def build_issue(
     if config.strict and issue.warnings:
         raise StrictFailure(_strict_message(issue.warnings))
     placeholders = _placeholders()
-    shown, shown_config = track_view(view, issue, config)  # [tracking]: UTM parameters on every article link
-    html = inline_css(render_email(shown, shown_config, placeholders))
-    text = plain_text(shown, shown_config, placeholders)
+    tracked, tracked_config = track_view(view, issue, config)  # [tracking]: UTM parameters on every article link
+    html = inline_css(render_email(tracked, tracked_config, placeholders))
+    text = plain_text(tracked, tracked_config, placeholders)
     email = RenderedEmail(issue.subject, issue.preheader, html, text, config.publication.language, placeholders)
     links = standalone_links(config, period)
     standalone = email.with_links(links)
@@ -127,8 +127,8 @@ def _placeholders() -> Links:
 
 
 def _empty(config: Config, period: Period) -> EmptySelection:
-    latest = latest_article_date(config.content_dir)
-    where = f"in {config.content_dir}"
+    latest = latest_article_date(config.content_dir, config.tz)
+    where = f"in {shown(config.content_dir)}"
     if latest is None:
         return EmptySelection(
             f"No articles {where}. Add .txt or .md article files there, or point --content at your articles."
@@ -141,7 +141,7 @@ def _empty(config: Config, period: Period) -> EmptySelection:
 
 
 def _strict_message(warnings: tuple[str, ...]) -> str:
-    lines = [f"--strict: the build has {len(warnings)} warning{'s' if len(warnings) != 1 else ''}:"]
+    lines = [f"--strict: the build has {plural(len(warnings), 'warning', 'warnings')}:"]
     return "\n".join([*lines, *(f"  {w}" for w in warnings), "Fix them, or build without --strict."])
 
 
@@ -177,16 +177,22 @@ def _issue_json(issue: Issue, files: dict[str, bytes], skipped: list[ContentErro
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def report(result: BuildResult, echo: Callable[[str], Any]) -> None:
-    """Tell the editor what the build did, warnings first so they are not missed."""
+def report(result: BuildResult, echo: Callable[[str], Any], echo_error: Callable[[str], Any] | None = None) -> None:
+    """Tell the editor what the build did, warnings first so they are not missed.
+
+    Skipped files and warnings go to ``echo_error`` (stderr on the command line), what was
+    built to ``echo`` (stdout).
+    """
+    warn = echo_error or echo
     for error in result.skipped:
-        echo(f"Skipped {error.describe()}")
+        warn(f"Skipped {error.describe()}")
     for warning in result.warnings:
-        echo(f"Warning: {warning}")
+        warn(printable(f"Warning: {warning}"))
     issue = result.issue
-    echo(f"Built {shown(result.folder)} ({len(issue.stories)} stories, {issue.start} to {issue.end})")
+    echo(f"Built {shown(result.folder)} ({plural(len(issue.stories), 'story', 'stories')}, "
+         f"{issue.start} to {issue.end})")
     if result.manifest_created:
         echo(f"  wrote {shown(result.folder / MANIFEST_NAME)}: edit it to reorder stories or change the subject")
     for story_id in result.stories_added:
-        echo(f"  added new story {story_id} at the end of {MANIFEST_NAME}")
+        echo(printable(f"  added new story {story_id} at the end of {MANIFEST_NAME}"))
     echo(f"  {HTML_NAME} {result.sizes[HTML_NAME] / 1000:.1f} kB, {TEXT_NAME} {result.sizes[TEXT_NAME] / 1000:.1f} kB")

@@ -41,12 +41,17 @@ def selection_options(func: F) -> F:
             "--config",
             "config_path",
             type=click.Path(dir_okay=False, path_type=Path),
-            help="Settings file (default: ./newsletter.toml).",
+            help="Settings file (default: the nearest newsletter.toml in this folder or above).",
         ),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _echo_error(message: str) -> None:
+    """Diagnostics (warnings, progress, problems) go to stderr; results to stdout."""
+    click.echo(message, err=True)
 
 
 def _selection(week: str | None, since: Any, until: Any) -> Any:
@@ -60,7 +65,14 @@ def _config(
 ) -> Any:
     from newsletter.config import load_config
 
-    return load_config(config_path, content_dir=content_dir, out_dir=out_dir, strict=strict)
+    config = load_config(config_path, content_dir=content_dir, out_dir=out_dir, strict=strict)
+    if config.path is None:
+        click.echo(
+            "No newsletter.toml in this folder or any folder above it: using the default settings "
+            "(`newsletter init` writes one to edit).",
+            err=True,
+        )
+    return config
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -109,7 +121,7 @@ def build_command(
     selection = _selection(week, since, until)
     config = _config(config_path, content_dir, out_dir, strict)
     result = build_issue(config, selection, skip_invalid=skip_invalid)
-    report(result, click.echo)
+    report(result, click.echo, _echo_error)
 
 
 @cli.command("preview")
@@ -222,6 +234,7 @@ def export_command(
         echo=click.echo,
         links=not no_links,
         force=force,
+        echo_error=_echo_error,
     )
 
 
@@ -335,7 +348,7 @@ def gather_command(
 
     Reads RSS/Atom feeds and WordPress sites (REST API) and writes one Markdown article per post,
     content/YYYY/MM/YYYY-MM-DD-<slug>.md. Gathering again updates posts changed on the site and
-    never overwrites a file you edited. See docs/sources.md.
+    never overwrites a file you edited. See `newsletter docs sources`.
 
     \b
     Examples:
@@ -348,6 +361,65 @@ def gather_command(
     selection = _selection(week, since, until)
     config = _config(config_path, content_dir, None)
     gather(config, selection, source_names=source_names, dry_run=dry_run)
+
+
+@cli.command("init")
+@click.argument("folder", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
+def init_command(folder: Path) -> None:
+    """Start a publication in FOLDER (default: this folder).
+
+    Writes newsletter.toml with every setting explained (the values to change are marked
+    CHANGE), a .gitignore, and content/ with a plain-text and a Markdown sample article of
+    this week, so `newsletter build` and `newsletter preview` work at once. Never overwrites
+    a file; samples are added only while content/ holds no articles.
+
+    \b
+    Examples:
+      newsletter init                     # here
+      newsletter init ~/my-weekly         # a new folder
+    """
+    from newsletter.errors import shown
+    from newsletter.scaffold import init_workspace
+
+    results = init_workspace(folder)
+    for item in results:
+        if item.written:
+            click.echo(f"Wrote {shown(item.path)}")
+        else:
+            _echo_error(f"{shown(item.path)}: {item.why}.")
+    where = "" if folder.resolve() == Path.cwd().resolve() else f"cd {shown(folder)}, "
+    click.echo(
+        f"Next: {where}replace the values marked CHANGE in newsletter.toml, then run `newsletter build` and "
+        "`newsletter preview`. `newsletter docs` lists the documentation."
+    )
+
+
+@cli.command("docs")
+@click.argument("topic", required=False)
+def docs_command(topic: str | None) -> None:
+    """Show the documentation that came with this version, offline.
+
+    Without TOPIC, lists the topics. Messages that say "See `newsletter docs services`"
+    point here.
+
+    \b
+    Examples:
+      newsletter docs                     # the list of topics
+      newsletter docs configuration       # every setting of newsletter.toml
+      newsletter docs services | less
+    """
+    from newsletter import manual
+
+    if topic is None:
+        click.echo("Topics (newsletter docs TOPIC):")
+        for name, title in manual.topics().items():
+            click.echo(f"  {name:<15} {title}")
+        click.echo(f"The pages are Markdown files in {manual.docs_dir()}")
+        return
+    text = manual.page(topic)
+    if text is None:
+        raise click.UsageError(f"No topic '{topic}'. Choose one of: {', '.join(manual.topics())}.")
+    click.echo(text)
 
 
 def main() -> None:

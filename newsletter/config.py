@@ -12,11 +12,13 @@ import string
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.errors import ConfigError, shown
+from newsletter.manual import see
 
 CONFIG_NAME = "newsletter.toml"
 
@@ -345,10 +347,14 @@ def load_config(
     out_dir: Path | str | None = None,
     strict: bool | None = None,
 ) -> Config:
-    """Read newsletter.toml (``path``, else ./newsletter.toml, else defaults) and apply overrides."""
+    """Read newsletter.toml and apply overrides.
+
+    ``path``, else the nearest newsletter.toml in the current folder or one above it (as git
+    finds its repository), else the defaults (``Config.path`` is then None). Relative paths in
+    the file are resolved against the folder that holds it, wherever the command runs.
+    """
     if path is None:
-        candidate = Path.cwd() / CONFIG_NAME
-        path = candidate if candidate.is_file() else None
+        path = find_config(Path.cwd())
     data: dict[str, Any] = {}
     root = Path.cwd()
     if path is not None:
@@ -366,6 +372,21 @@ def load_config(
     return config
 
 
+def find_config(start: Path) -> Path | None:
+    """The nearest newsletter.toml in ``start`` or a folder above it; None when there is none."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_NAME
+        try:
+            if candidate.is_file():
+                return candidate
+            if candidate.exists():
+                raise ConfigError(f"{shown(candidate)}: is not a file. The settings file must be a TOML file.")
+        except OSError:
+            continue  # a folder we may not look into: keep looking above it
+    return None
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
@@ -380,7 +401,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"{shown(path)}: is not UTF-8 text. Save it as UTF-8.") from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{shown(path)}: invalid TOML: {error}. See docs/configuration.md for the format.") from None
+        raise ConfigError(f"{shown(path)}: invalid TOML: {error}. {see('configuration')}") from None
 
 
 def line_of(path: Path | None, section: str, key: str | None = None) -> str:
@@ -411,7 +432,9 @@ def _from_dict(data: dict[str, Any], path: Path | None, root: Path) -> Config:
                 raise ConfigError(f"{line_of(path, section)}: [export] must be a table.")
             values["export"] = value
         elif section == "strict":
-            values["strict"] = bool(value)
+            if not isinstance(value, bool):
+                raise ConfigError(f"{line_of(path, '', section)}: strict must be true or false, not {value!r}.")
+            values["strict"] = value
         elif section == "sources":
             values["sources"] = _sources(value, path)
         elif section == "labels":
@@ -445,7 +468,28 @@ def _section(cls: type, name: str, table: dict[str, Any], path: Path | None) -> 
                 f"{where}: unknown setting '{key}' in [{name}]. Known settings: {', '.join(sorted(known))}."
             )
         kwargs[key] = _coerce(hints[key], value, f"{where}: [{name}] {key}")
+        _check_characters(kwargs[key], f"{where}: [{name}] {key}", multiline=(name, key) in _MULTILINE)
     return cls(**kwargs)
+
+
+# Settings shown as paragraphs may hold line breaks; every other one ends up in a header, a
+# URL or a single line of the email, where a line break would break it.
+_MULTILINE = {("publication", "postal_address"), ("publication", "reason"), ("publication", "tagline")}
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _check_characters(value: Any, where: str, multiline: bool) -> None:
+    """No control characters anywhere (TOML lets ``"\\u0007"`` through), no line breaks in one-line settings."""
+    texts = value if isinstance(value, tuple) else value.values() if isinstance(value, dict) else [value]
+    for text in texts:
+        if not isinstance(text, str):
+            continue
+        control = _CONTROL.search(text)
+        if control:
+            raise ConfigError(f"{where} holds the control character U+{ord(control.group(0)):04X}, which no email "
+                              "can show. Delete it (it may be written as an escape such as \\u0007).")
+        if not multiline and any(char in text for char in "\r\n\u2028\u2029"):
+            raise ConfigError(f"{where} holds a line break: write it on one line.")
 
 
 def _labels(table: dict[str, Any], path: Path | None) -> Labels:
@@ -652,6 +696,19 @@ def _validate(config: Config) -> None:
     if config.publication.logo and not config.publication.logo.startswith("https://"):
         where = line_of(config.path, "publication", "logo")
         raise ConfigError(f"{where}: [publication] logo must be an absolute https:// URL.")
+    if not config.build.subject.strip():
+        raise ConfigError(f"{line_of(config.path, 'build', 'subject')}: [build] subject is empty. Write the subject "
+                          "the first build proposes, e.g. \"{name}: {first_headline}\".")
+    for (section, key), allowed in TEMPLATE_FIELDS.items():
+        check_template(getattr(getattr(config, section), key), allowed, line_of(config.path, section, key),
+                       f"[{section}] {key}")
+    for name in ("unsubscribe", "preferences", "view_online"):
+        for braces in re.findall(r"\{[^{}]*\}", getattr(config.links, name)):
+            if braces != "{key}":
+                raise ConfigError(f"{line_of(config.path, 'links', name)}: [links] {name} uses {braces}, which it does "
+                                  "not know; it can use {key} (the edition, e.g. 2026-W48).")
+    _check_address(config, "email", required=True)
+    _check_address(config, "reply_to", required=False)
     _check_tracking(config)
     _validate_check(config)
 
@@ -659,19 +716,10 @@ def _validate(config: Config) -> None:
 def _check_tracking(config: Config) -> None:
     """[tracking] templates use only known {names}; hosts are bare host names."""
     tracking = config.tracking
-    names = ", ".join(f"{{{name}}}" for name in sorted(TRACKING_FIELDS))
     for key in ("utm_source", "utm_medium", "utm_campaign"):
         value = getattr(tracking, key)
         where = line_of(config.path, "tracking", key)
-        try:
-            parts = list(string.Formatter().parse(value))
-        except ValueError as error:
-            raise ConfigError(f"{where}: [tracking] {key} = '{value}' is not a valid template ({error}); "
-                              "write a literal brace twice ({{ or }}).") from None
-        for _, name, spec, conversion in parts:
-            if name is not None and (name not in TRACKING_FIELDS or spec or conversion):
-                raise ConfigError(f"{where}: [tracking] {key} = '{value}' uses {{{name}}}, which is not known; "
-                                  f"it can use {names} (write a literal brace twice: {{{{ or }}}}).")
+        check_template(value, tuple(sorted(TRACKING_FIELDS)), where, f"[tracking] {key}")
         if tracking.enabled and key != "utm_campaign" and not value.strip():
             raise ConfigError(f"{where}: [tracking] {key} must not be empty when tracking is enabled.")
     for host in tracking.exclude_hosts:
@@ -704,6 +752,61 @@ def _validate_check(config: Config) -> None:
         if getattr(settings, key) <= 0:
             raise ConfigError(f"{line_of(config.path, 'check', key)}: [check] {key} must be a number of seconds "
                               "above 0.")
+
+
+# The settings that are format strings, and the {names} each may use (docs/configuration.md).
+TEMPLATE_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("build", "subject"): ("name", "first_headline", "key", "number"),
+    ("build", "article_url"): ("slug", "stem", "year", "month", "day", "section"),
+}
+
+
+def check_template(value: str, allowed: tuple[str, ...], where: str, setting: str) -> None:
+    """A format string uses only the ``allowed`` names, with valid braces; else ConfigError at ``where``.
+
+    Checked when the settings load, so a typo fails at once, naming the line, not days later
+    when a new week's manifest is first written.
+    """
+    names = ", ".join(f"{{{name}}}" for name in allowed)
+    brace = "write a literal brace twice: {{ or }}"
+    try:
+        parts = list(string.Formatter().parse(value))
+    except ValueError as error:
+        raise ConfigError(f"{where}: {setting} = '{value}' has a broken brace ({error}). It can use {names}; "
+                          f"{brace}.") from None
+    for _, field_name, spec, conversion in parts:
+        if field_name is None:
+            continue
+        if field_name not in allowed:
+            close = get_close_matches(field_name, allowed, n=1, cutoff=0.6)
+            did_you_mean = f" Did you mean {{{close[0]}}}?" if close else ""
+            raise ConfigError(f"{where}: {setting} = '{value}' uses {{{field_name}}}, which is not a name it "
+                              f"knows.{did_you_mean} It can use {names}; {brace}.")
+        if conversion or "{" in (spec or ""):
+            raise ConfigError(f"{where}: {setting} = '{value}': write {{{field_name}}} alone, without ! or "
+                              "nested braces.")
+    try:
+        value.format(**{name: 1 if name == "number" else "text" for name in allowed})
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"{where}: {setting} = '{value}' cannot be filled in ({error}). It can use "
+                          f"{names}; {brace}.") from None
+
+
+def _check_address(config: Config, key: str, required: bool) -> None:
+    """[sender] email and reply_to are email addresses (syntax only: no DNS lookup at load time)."""
+    from email_validator import EmailNotValidError, validate_email
+
+    value = getattr(config.sender, key)
+    if not value and not required:
+        return
+    where = line_of(config.path, "sender", key)
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as error:
+        hint = ("Write the address alone; the name shown comes from [sender] name." if "<" in value
+                else "Write it like newsletter@yourpaper.com.")
+        reason = str(error).rstrip(".")
+        raise ConfigError(f"{where}: [sender] {key} = '{value}' is not an email address: {reason}. {hint}") from None
 
 
 def env_setting(service: str, key: str) -> str | None:

@@ -23,25 +23,73 @@ A bug is not a NewsletterError: it is not caught, so it shows its traceback.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
+# Characters a terminal would act on or hide: C0 and C1 controls, DEL, the bidirectional
+# overrides and isolates (which reorder what follows: "Trojan Source"), and the lone
+# surrogates Python uses for bytes of a file name that are not UTF-8.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+_DOUBLED_STOP = re.compile(r"(?<!\.)([.!?])\.(?=\s|$)")
+
+
+def printable(text: str, keep: str = "") -> str:
+    """``text`` safe to print on a terminal: unprintable characters as ``\\x1b``-style escapes.
+
+    A byte of a file name that is not UTF-8 (a surrogate from ``os.fsdecode``) shows as the
+    byte, ``\\xff``; ``keep`` lists characters left as they are (e.g. a newline in a message).
+    """
+
+    def escape(match: re.Match[str]) -> str:
+        char = match.group(0)
+        if char in keep:
+            return char
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the original byte
+            return f"\\x{code - 0xDC00:02x}"
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _UNPRINTABLE.sub(escape, text)
+
+
+def plural(count: int, one: str, many: str) -> str:
+    """'1 story', '2 stories'."""
+    return f"{count} {one if count == 1 else many}"
+
 
 def shown(path: Path | str) -> str:
-    """A path as the user should read it: relative to the current folder when inside it."""
+    """A path as the user should read it, printable: relative to the current folder when inside it,
+    or near it and shorter so (``../issues/2026-W48/message.eml`` seen from content/), else absolute."""
     path = Path(path)
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve())) if path.is_absolute() else str(path)
-    except (ValueError, OSError):
-        return str(path)
+    text = str(path)
+    if path.is_absolute():
+        try:
+            relative = os.path.relpath(path.resolve(), Path.cwd().resolve())
+        except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+            relative = text
+        ups = Path(relative).parts.count("..")
+        if ups == 0 or (ups <= 3 and len(relative) < len(text)):
+            text = relative
+    return printable(text)
 
 
 class NewsletterError(click.ClickException):
     """Base class: Click prints ``Error: <message>`` and exits with 1."""
 
     exit_code = 1
+
+    def format_message(self) -> str:
+        # Messages quote what the user wrote (a TOML string may hold "\u001b"): never let it
+        # drive the terminal. A quoted sentence that ends in a full stop, followed by ". What
+        # to do", would show two: keep one (an ellipsis and "/../" in a URL stay as they are).
+        message = _DOUBLED_STOP.sub(r"\1", super().format_message())
+        return printable(message, keep="\n\t")
 
 
 class ConfigError(NewsletterError):

@@ -29,7 +29,8 @@ import click
 import httpx
 
 from newsletter.config import Config, line_of
-from newsletter.errors import ConfigError, ServiceError
+from newsletter.errors import ConfigError, ServiceError, printable, shown
+from newsletter.manual import see
 from newsletter.models import ExportResult, Links, RenderedEmail
 from newsletter.services import SERVICES, service_class
 from newsletter.services.base import Draft, ExportJob, Outcome, Service
@@ -44,21 +45,25 @@ def export_issue(config: Config, selection: Selection, service_name: str, *, dry
                  test_to: tuple[str, ...] = (), force_new: bool = False, echo: Echo = click.echo,
                  client: httpx.Client | None = None, transport: httpx.BaseTransport | None = None,
                  sleep: Callable[[float], None] = time.sleep, links: bool = True,
-                 force: bool = False) -> ExportResult:
+                 force: bool = False, echo_error: Echo | None = None) -> ExportResult:
     """Build the issue (always: it is cheap and never stale), check it, then export it with ``export_email``.
 
     The check (newsletter.check) refuses what `newsletter check` refuses; ``force`` exports
-    anyway and records the errors it let through in exports.json.
+    anyway and records the errors it let through in exports.json. Results (what was created or
+    written, a dry run's requests) go to ``echo``; warnings and progress (retries) to
+    ``echo_error``, by default the same.
     """
     from newsletter.build import build_issue, standalone_links
     from newsletter.check import announce_changes, preflight
 
+    warn = echo_error or echo
     service = open_service(config, service_name, test_to, echo=echo, client=client, transport=transport, sleep=sleep)
+    service.echo_error = warn
     try:
         announce_changes(config, selection)
         build = build_issue(config, selection, write=not dry_run)
         for warning in build.warnings:
-            echo(f"Warning: {warning}")
+            warn(printable(f"Warning: {warning}"))
         forced = preflight(config, build, links=links, force=force, save_cache=not dry_run)
         return export_email(service, build.period.key, build.folder, build.email,
                             standalone_links(config, build.period), dry_run=dry_run, test_to=test_to,
@@ -90,7 +95,7 @@ def check_export_settings(config: Config) -> None:
     known = ", ".join(SERVICES)
     for name, value in config.export.items():
         if name == "default":
-            if value not in SERVICES:
+            if not isinstance(value, str) or value not in SERVICES:
                 raise ConfigError(f"{line_of(config.path, 'export', 'default')}: [export] default = {value!r} is not "
                                   f"a service. Choose one of: {known}.")
         elif name not in SERVICES or not isinstance(value, dict):
@@ -149,7 +154,7 @@ def describe_services() -> str:
             lines.append(f"{'':<11}   {env:<34} {spec.help} ({flags})")
         lines.append("")
     lines.append("Settings live in [export.<service>] of newsletter.toml or in NEWSLETTER_<SERVICE>_<KEY>; "
-                 "secrets only in the environment. See docs/services.md.")
+                 f"secrets only in the environment. {see('services')}")
     return "\n".join(lines)
 
 
@@ -167,10 +172,10 @@ def load_state(path: Path, service: str) -> dict[str, Any]:
     except FileNotFoundError:
         return empty
     except (OSError, ValueError) as error:
-        raise ServiceError(service, f"{path} cannot be read ({error}). It records the drafts already made for this "
-                           "issue: fix it, or restore it from a backup, before exporting again.") from None
+        raise ServiceError(service, f"{shown(path)} cannot be read ({error}). It records the drafts already made for "
+                           "this issue: fix it, or restore it from a backup, before exporting again.") from None
     if not isinstance(data, dict):
-        raise ServiceError(service, f"{path} is not a JSON object; fix or restore it before exporting again.")
+        raise ServiceError(service, f"{shown(path)} is not a JSON object; fix or restore it before exporting again.")
     for key in ("drafts", "pending"):
         if not isinstance(data.get(key), dict):
             data[key] = {}
@@ -233,4 +238,4 @@ def _report(result: ExportResult, label: str, path: Path, echo: Echo) -> None:
         echo(f"{verb} the {what}" + (f": {result.url}" if result.url else ""))
         if result.test_recipients and result.action != "sent":
             echo(f"  {label} is sending a test to {', '.join(result.test_recipients)}")
-        echo(f"  recorded in {path}; send it to your list from {label}.")
+        echo(f"  recorded in {shown(path)}; send it to your list from {label}.")

@@ -48,9 +48,6 @@ KINDS: dict[str, Kind] = {
         Kind("no-unsubscribe", ERROR, "The email has no unsubscribe link (or the text part lacks it).",
              "Keep the footer's {{ links.unsubscribe }} link in your templates (email and text), and set "
              "[links] unsubscribe."),
-        Kind("invalid-sender", ERROR, "The sender or reply-to address is not a valid email address.",
-             "Correct [sender] email or reply_to (just the address, e.g. news@yourpaper.com; the name goes in "
-             "[sender] name)."),
         Kind("editorial-marker", ERROR, "An editorial marker (TK, TKTK, [TK], XXX, lorem ipsum) is in the text "
              "readers see.", "Write the missing text, or delete the marker."),
         Kind("template-leftover", ERROR, "Template or merge-tag syntax ({{ }}, {% %}, *|TAG|*) is in the text "

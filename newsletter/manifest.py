@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher, get_close_matches
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newsletter.config import Config
-from newsletter.errors import ManifestError, shown
+from newsletter.content import DATE_PREFIX, strip_invisible
+from newsletter.errors import ManifestError, printable, shown
 from newsletter.models import Issue, Story
 from newsletter.weeks import Period
 
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 # and when stories are appended. Most builds never import it.
 
 PREHEADER_CHARS = 120
+KEYS = ("subject", "preheader", "intro", "number", "stories")
+STORY_KEYS = ("id", "include")
 # "WESTMINSTER, Calif. – " opens most ledes; the inbox preview is better without it.
 DATELINE = re.compile(r"^[A-ZÀ-Ỹ][A-ZÀ-Ỹ .'’-]+(?:, [A-Z][A-Za-z.]+)? [–—-] ")
 
@@ -54,7 +58,6 @@ class Manifest:
 
 def sync_manifest(path: Path, period: Period, stories: list[Story], config: Config) -> Manifest:
     """Read issue.toml (or propose one) and append the stories it does not know yet."""
-    where = shown(path)
     if not path.exists():
         import tomlkit
 
@@ -62,10 +65,7 @@ def sync_manifest(path: Path, period: Period, stories: list[Story], config: Conf
         manifest = _read(path, tomlkit.dumps(document), stories)
         manifest.created = True
         return manifest
-    try:
-        text = path.read_text("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ManifestError(f"{where}: is not UTF-8 text. Save it as UTF-8.") from None
+    text = read_manifest(path)
     manifest = _read(path, text, stories)
     known = set(manifest.order) | manifest.excluded
     new = [story for story in stories if story.id not in known]
@@ -102,7 +102,22 @@ def apply_manifest(manifest: Manifest, period: Period, stories: list[Story], war
     )
 
 
+def read_manifest(path: Path) -> str:
+    """The text of issue.toml; a folder, an unreadable file or bytes that are not UTF-8 are ManifestErrors."""
+    where = shown(path)
+    if path.is_dir():
+        raise ManifestError(f"{where}: is a folder, not the issue's manifest. Move it away (the build then "
+                            "proposes a new issue.toml), or put the manifest file in its place.")
+    try:
+        return path.read_text("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ManifestError(f"{where}: is not UTF-8 text. Save it as UTF-8.") from None
+    except OSError as error:
+        raise ManifestError(f"{where}: cannot be read ({error.strerror or error}). Check its permissions.") from None
+
+
 def _read(path: Path, text: str, stories: list[Story]) -> Manifest:
+    """Check issue.toml as strictly as newsletter.toml: every key known, every value of its type."""
     where = shown(path)
     try:
         data: dict[str, Any] = tomllib.loads(text)
@@ -111,26 +126,36 @@ def _read(path: Path, text: str, stories: list[Story]) -> Manifest:
             f"{where}:{_error_line(error)}: invalid TOML ({_reason(error)}). "
             "Fix that line, or delete the file to have the build propose a new one."
         ) from None
-    subject = _string(path, text, data, "subject")
-    if not subject.strip():
+    _check_keys(path, text, data)
+    warnings: list[str] = []
+    subject = _one_line(path, text, data, "subject", warnings)
+    if not subject:
         raise ManifestError(f"{where}:{_line(text, 'subject')}: subject is empty. Write the email's subject line.")
+    preheader = _one_line(path, text, data, "preheader", warnings)
+    intro = _string(path, text, data, "intro")
+    control = _CONTROL.search(intro)
+    if control:
+        raise ManifestError(f"{where}:{_line(text, 'intro')}: intro holds the control character "
+                            f"U+{ord(control.group(0)):04X}, which no email can show. Delete it.")
     number = data.get("number")
-    if number is not None and (isinstance(number, bool) or not isinstance(number, int)):
+    if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < 0):
         raise ManifestError(f"{where}:{_line(text, 'number')}: number must be a whole number, like 12.")
     entries = data.get("stories", [])
     if not isinstance(entries, list):
         raise ManifestError(f"{where}:{_line(text, 'stories')}: stories must be [[stories]] tables, each with an id.")
     order: list[str] = []
     excluded: set[str] = set()
-    warnings: list[str] = []
-    present = {story.id for story in stories}
-    for entry in entries:
+    present = [story.id for story in stories]
+    listed = {entry["id"] for entry in entries if isinstance(entry, dict) and isinstance(entry.get("id"), str)}
+    for index, entry in enumerate(entries):
         story_id = entry.get("id") if isinstance(entry, dict) else None
         if not isinstance(story_id, str) or not story_id:
-            raise ManifestError(f'{where}:{_line(text, "stories")}: every [[stories]] table needs id = "...".')
+            line = _story_line(text, index) or _line(text, "stories")
+            raise ManifestError(f'{where}:{line}: every [[stories]] table needs id = "...".')
         include = entry.get("include", True)
         if not isinstance(include, bool):
-            raise ManifestError(f"{where}:{_line(text, story_id)}: include must be true or false (story {story_id}).")
+            line = _story_line(text, index, "include") or _line(text, story_id)
+            raise ManifestError(f"{where}:{line}: include must be true or false (story {printable(story_id)}).")
         if story_id in order or story_id in excluded:
             warnings.append(f"{where}:{_line(text, story_id)}: story {story_id} is listed twice; the first one counts")
             continue
@@ -139,21 +164,75 @@ def _read(path: Path, text: str, stories: list[Story]) -> Manifest:
             continue
         order.append(story_id)
         if story_id not in present:
+            line = _story_line(text, index, "id") or _line(text, story_id)
+            close = _nearest(story_id, [other for other in present if other not in listed])
+            if close:
+                # A typo: left alone, the story it meant would be appended at the end as "new".
+                raise ManifestError(
+                    f'{where}:{line}: no article of this edition has the id "{printable(story_id)}". Did you mean '
+                    f'"{close}"? Correct the id (or delete that [[stories]] block).'
+                )
             warnings.append(
-                f"{where}:{_line(text, story_id)}: story {story_id} has no article file in this week "
+                f"{where}:{line}: story {story_id} has no article file in this week "
                 "any more (renamed, moved or deleted?); remove it from issue.toml or restore the file"
             )
-    return Manifest(
-        path,
-        subject,
-        _string(path, text, data, "preheader"),
-        _string(path, text, data, "intro"),
-        number,
-        order,
-        excluded,
-        text,
-        warnings=warnings,
-    )
+    return Manifest(path, subject, preheader, intro, number, order, excluded, text, warnings=warnings)
+
+
+def _nearest(story_id: str, candidates: list[str]) -> str | None:
+    """The unlisted story whose id ``story_id`` is most likely a typo of, if any.
+
+    Ids of one week share long prefixes (``2026/11/2026-11-2``), so they are compared by their
+    slug, the file name after its date: "story-huor" is near "story-hour", "b" is near nothing.
+    """
+    def slug(text: str) -> str:
+        name = text.rsplit("/", 1)[-1]
+        return DATE_PREFIX.sub("", name) or name
+
+    best, best_score = None, 0.0
+    for candidate in candidates:
+        score = SequenceMatcher(None, slug(story_id).lower(), slug(candidate).lower()).ratio()
+        if score > best_score:
+            best, best_score = candidate, score
+    return best if best_score >= 0.75 else None
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _check_keys(path: Path, text: str, data: dict[str, Any]) -> None:
+    """Unknown keys are errors with their line and the nearest known key: a typo must not be ignored."""
+    for key in data:
+        if key not in KEYS:
+            raise ManifestError(_unknown(path, _line(text, key), key, KEYS, "at the top of issue.toml"))
+    entries = data.get("stories")
+    if not isinstance(entries, list):
+        return
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue
+        for key in entry:
+            if key not in STORY_KEYS:
+                line = _story_line(text, index, key) or _line(text, key)
+                raise ManifestError(_unknown(path, line, key, STORY_KEYS, "in a [[stories]] table"))
+
+
+def _unknown(path: Path, line: int, key: str, known: tuple[str, ...], place: str) -> str:
+    close = get_close_matches(key.lower(), known, n=1, cutoff=0.6)
+    did_you_mean = f"Did you mean '{close[0]}'? " if close else ""
+    return (f"{shown(path)}:{line}: unknown key '{printable(key)}' {place}. {did_you_mean}"
+            f"Known keys: {', '.join(known)}.")
+
+
+def _one_line(path: Path, text: str, data: dict[str, Any], key: str, warnings: list[str]) -> str:
+    """A header's text on one line: line breaks (which would end the header block) become spaces."""
+    value = strip_invisible(_string(path, text, data, key)).replace("\t", " ")
+    if _BREAKS.search(value):
+        value = " ".join(_BREAKS.sub(" ", value).split())
+        warnings.append(f"{shown(path)}:{_line(text, key)}: the {key} has line breaks; the email uses it as one "
+                        f'line, "{value}" (write it on one line to silence this)')
+    return value.strip()
 
 
 def _string(path: Path, text: str, data: dict[str, Any], key: str) -> str:
@@ -179,6 +258,21 @@ def _error_line(error: tomllib.TOMLDecodeError) -> int:
     # tomllib says where in its message: "Invalid value (at line 3, column 10)".
     match = re.search(r"at line (\d+)", str(error))
     return int(match.group(1)) if match else 1
+
+
+def _story_line(text: str, index: int, key: str | None = None) -> int | None:
+    """The line of ``key`` in the ``index``-th [[stories]] table (of its header without a key)."""
+    count, inside = -1, False
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            inside = stripped.replace(" ", "").startswith("[[stories]]")
+            count += inside
+            if inside and count == index and key is None:
+                return number
+        elif inside and count == index and key is not None and re.match(rf'"?{re.escape(key)}"?\s*=', stripped):
+            return number
+    return None
 
 
 def _proposal(period: Period, stories: list[Story], config: Config, number: int) -> tomlkit.TOMLDocument:

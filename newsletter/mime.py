@@ -9,7 +9,7 @@ from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, make_msgid
 
 from newsletter.config import Config
 from newsletter.models import RenderedEmail
@@ -26,17 +26,19 @@ def build_message(email: RenderedEmail, config: Config, issue_key: str, *, to: t
     sender = config.sender
     domain = sender.email.rpartition("@")[2] or "localhost"
     message = EmailMessage(policy=SMTP)
-    message["From"] = formataddr((sender.name or config.publication.name, sender.email))
+    message["From"] = Address(display_name=_one_line(sender.name or config.publication.name), addr_spec=sender.email)
     if sender.reply_to:
         message["Reply-To"] = sender.reply_to
     # A message file without recipients still names one: clients and filters expect a To.
-    message["To"] = ", ".join(to) if to else formataddr((f"{config.publication.name} readers", sender.email))
-    if email.subject.isascii():
-        message["Subject"] = email.subject
+    readers = Address(display_name=_one_line(f"{config.publication.name} readers"), addr_spec=sender.email)
+    message["To"] = ", ".join(to) if to else readers
+    subject = _one_line(email.subject)
+    if subject.isascii():
+        message["Subject"] = subject
     else:
         # The stdlib folder doubles the space before an encoded word it wraps ("the  Tết"); a
         # subject made wholly of adjacent encoded words folds cleanly and decodes exactly.
-        message.set_raw("Subject", Header(email.subject, "utf-8", header_name="Subject").encode(linesep="\r\n"))
+        message.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n"))
     message["Date"] = format_datetime(now or datetime.now().astimezone())
     message["Message-ID"] = make_msgid(idstring=re.sub(r"[^A-Za-z0-9-]", "", issue_key), domain=domain)
     message["List-Id"] = f"{_quoted(config.publication.name)} <{_slug(config.publication.name)}.{domain}>"
@@ -55,6 +57,22 @@ def build_message(email: RenderedEmail, config: Config, issue_key: str, *, to: t
 
 def message_bytes(message: EmailMessage) -> bytes:
     return message.as_bytes(policy=SMTP)
+
+
+def display_address(name: str, address: str) -> str:
+    """``name <address>`` with the display name quoted per RFC 5322 where it must be.
+
+    ``Saigon Sentinel`` stays bare; ``"Saigon Sentinel, Inc."`` is quoted (a comma or a full
+    stop would split or break the phrase), with ``"`` and ``\\`` escaped inside. Non-ASCII stays
+    UTF-8 (RFC 6532), as a JSON API expects; the message file encodes it itself (RFC 2047).
+    For every payload field that takes "Name <address>" (listmonk's ``from_email``, ...).
+    """
+    return str(Address(display_name=_one_line(name), addr_spec=address)) if name.strip() else address
+
+
+def _one_line(text: str) -> str:
+    """A header's text without line breaks: one would end the header block early."""
+    return " ".join(text.split()) if any(char in text for char in "\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029") else text
 
 
 def _slug(name: str) -> str:

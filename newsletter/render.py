@@ -237,8 +237,8 @@ def render_mjml(issue: Issue | IssueView, config: Config, links: Links, extra: M
         folders = ", ".join(map(str, theme_dirs(config)))
         raise ThemeError(f"theme template '{error.name}' not found in {folders}.") from None
     except jinja2.UndefinedError as error:
-        raise ThemeError(f"{_template_position(error)}: {error.message}. See docs/theming.md for the names "
-                         f"templates can use.") from None
+        raise ThemeError(f"{_template_position(error)}: {error.message}. See `newsletter docs theming` for the "
+                         f"names templates can use.") from None
 
 
 def _template_position(error: BaseException) -> str:

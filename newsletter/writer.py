@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from newsletter.errors import OutputError
+from newsletter.errors import OutputError, shown
 
 
 def write_files(folder: Path, files: dict[str, bytes]) -> None:
@@ -31,7 +31,7 @@ def write_files(folder: Path, files: dict[str, bytes]) -> None:
     except OSError as error:
         _discard(tmp for _, tmp in staged)
         raise OutputError(
-            f"cannot write to {folder}: {error.strerror or error}. Nothing there was changed; "
+            f"cannot write to {shown(folder)}: {error.strerror or error}. Nothing there was changed; "
             "check the folder's permissions and free space, or choose another with --out."
         ) from None
     except BaseException:
@@ -63,7 +63,7 @@ def _swap_in(folder: Path, staged: list[tuple[Path, Path]]) -> None:
                 target.unlink(missing_ok=True)
         _discard(tmp for _, tmp in staged)
         raise OutputError(
-            f"cannot replace files in {folder}: {error.strerror or error}. The previous build was kept."
+            f"cannot replace files in {shown(folder)}: {error.strerror or error}. The previous build was kept."
         ) from None
     _discard(backup for _, backup in backups if backup is not None)
 

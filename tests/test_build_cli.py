@@ -193,7 +193,7 @@ def test_unwritable_output_is_a_clear_error(workspace: Path) -> None:
     blocker.write_text("a file where a folder should be")
     result = run("build", *WEEK, "--out", str(blocker / "issues"))
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert f"cannot write to {blocker / 'issues' / '2026-W48'}" in result.output and "--out" in result.output
+    assert "cannot write to blocked/issues/2026-W48" in result.output and "--out" in result.output
 
 
 def test_failed_write_leaves_folder_unchanged(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -224,4 +224,4 @@ def test_every_story_excluded_is_an_error(workspace: Path) -> None:
     manifest.write_text(manifest.read_text().replace("include = true", "include = false"))
     result = run("build", *WEEK)
     assert result.exit_code == 1 and "every story of 2026-W48 is left out" in result.output
-    assert str(manifest) in result.output
+    assert "issues/2026-W48/issue.toml:" in result.output  # relative, like every path shown

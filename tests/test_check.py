@@ -161,10 +161,6 @@ KINDS: dict[str, tuple[Step, Step, str]] = {
         lambda: edit("content/2026/11/2026-11-27-placeholder.md", "https://grants.example.com/",
                      "https://saigonsentinel.example/grants/"),
         "content/2026/11/2026-11-27-placeholder.md:6"),
-    "invalid-sender": (
-        lambda: edit("newsletter.toml", 'reply_to = "editors@saigonsentinel.example"', 'reply_to = "editors@"'),
-        lambda: edit("newsletter.toml", 'reply_to = "editors@"', 'reply_to = "editors@saigonsentinel.example"'),
-        "newsletter.toml:16 [sender] reply_to"),
     "no-postal-address": (
         lambda: edit("newsletter.toml", 'postal_address = "9200 Bolsa Ave, Suite 210, Westminster, CA 92683, USA"',
                      'postal_address = ""'),

@@ -199,7 +199,7 @@ def test_companion_files(tmp_path: Path) -> None:
         ("2026-11-24-open.md", b"---\ntitle: x\nBody.\n", "never closed", 1),
         ("2026-11-24-key.md", b"---\ntitle: x\ntitel: y\n---\nBody.\n", "unknown front matter key 'titel'", 3),
         ("undated.txt", b"Headline\nStory.\n", "no date", None),
-        ("bad-date.md", b"---\ntitle: x\ndate: 2026-13-45\n---\nBody.\n", "not a date", 3),
+        ("bad-date.md", b"---\ntitle: x\ndate: 2026-13-45\n---\nBody.\n", "not a date: there is no month 13", 3),
         ("2026-11-24-notitle.md", b"---\ndate: 2026-11-24\n---\n\n\n", "no headline", None),
     ],
 )
@@ -231,12 +231,12 @@ def test_files_dated_outside_the_week_are_never_opened(tmp_path: Path, monkeypat
     real = content.read_text
     monkeypatch.setattr(content, "read_text", lambda path: opened.append(path.name) or real(path))
     listed: list[str] = []
-    real_walk = content.os.walk
-    monkeypatch.setattr(content.os, "walk", lambda top: ((f, d, listed.append(f) or n) for f, d, n in real_walk(top)))
+    real_scandir = content.os.scandir
+    monkeypatch.setattr(content.os, "scandir", lambda folder: listed.append(str(folder)) or real_scandir(folder))
     articles, problems = load_articles(tmp_path, week_period("2026-W48"), H)
     assert [a.path.name for a in articles] == ["2026-11-24-in.txt"] and problems == []
     assert opened == ["2026-11-24-in.txt"]
-    assert not any("2025" in folder for folder in listed)  # a year folder outside the week is not even listed
+    assert listed == [str(tmp_path)]  # a year folder outside the week is not even listed
 
 
 def test_read_text_rejects_bytes_not_utf8(tmp_path: Path) -> None:

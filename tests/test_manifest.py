@@ -90,3 +90,122 @@ def test_number_follows_earlier_editions(tmp_path: Path) -> None:
     (tmp_path / "2026-W48").mkdir()
     manifest = sync_manifest(tmp_path / "2026-W48" / "issue.toml", PERIOD, stories("2026-11-24-a.txt"), Config())
     assert manifest.number == 42
+
+
+# ---- checked like newsletter.toml ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("include = true", "inclde = false", 1),
+         ":12: unknown key 'inclde' in a [[stories]] table. Did you mean 'include'? Known keys: id, include."),
+        (lambda t: t.replace("subject =", "subjet =", 1),
+         ":5: unknown key 'subjet' at the top of issue.toml. Did you mean 'subject'?"),
+        (lambda t: t.replace('intro = ""', 'intro = ""\nnumbr = 3', 1), ":8: unknown key 'numbr'"),
+        (lambda t: t.replace('intro = ""', 'colour = "red"', 1),
+         "unknown key 'colour' at the top of issue.toml. Known"),
+        (lambda t: t.replace('intro = ""', 'intro = "Hi \\u0007"', 1), ":7: intro holds the control character U+0007"),
+        (lambda t: t.replace("number = 1", "number = -1", 1), ":8: number must be a whole number"),
+    ],
+)
+def test_unknown_keys_and_bad_values_name_their_line(tmp_path: Path, edit: object, message: str) -> None:
+    path = first_build(tmp_path)
+    path.write_text(edit(path.read_text()))  # type: ignore[operator]
+    with pytest.raises(ManifestError) as caught:
+        sync_manifest(path, PERIOD, stories("2026-11-24-a.txt", "2026-11-23-b.txt"), CONFIG)
+    assert f"{path}{message}" in caught.value.message or message in caught.value.message
+    assert str(path) in caught.value.message
+
+
+def test_a_story_id_typo_suggests_the_story(tmp_path: Path) -> None:
+    names = ("2026-11-24-ferry-returns.txt", "2026-11-23-tram-reopens.txt")
+    path = first_build(tmp_path, names)
+    path.write_text(path.read_text().replace('"2026/11/2026-11-23-tram-reopens"', '"2026/11/2026-11-23-tram-reopns"'))
+    with pytest.raises(ManifestError) as caught:
+        sync_manifest(path, PERIOD, stories(*names), CONFIG)
+    message = caught.value.message
+    assert f"{path}:15:" in message
+    assert ('no article of this edition has the id "2026/11/2026-11-23-tram-reopns". Did you mean '
+            '"2026/11/2026-11-23-tram-reopens"?') in message
+
+
+def test_a_gone_story_without_a_near_match_is_a_warning(tmp_path: Path) -> None:
+    path = first_build(tmp_path)
+    manifest = sync_manifest(path, PERIOD, stories("2026-11-24-a.txt", "2026-11-27-zzz-quite-different.txt"), CONFIG)
+    assert any("2026-11-23-b has no article file" in warning for warning in manifest.warnings)
+    assert manifest.added == ("2026/11/2026-11-27-zzz-quite-different",)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('"""\nCouncil votes tonight\n"""', "Council votes tonight"),
+        ('"""Council votes\ntonight"""', "Council votes tonight"),
+        ('"Council\\r\\nvotes\\ttonight"', "Council votes tonight"),
+        ('"Council\\u2028votes\\u000btonight"', "Council votes tonight"),
+        ('"\\u200bCouncil\\u00ad votes tonight"', "Council votes tonight"),
+    ],
+)
+def test_subject_and_preheader_are_one_line(tmp_path: Path, value: str, expected: str) -> None:
+    path = first_build(tmp_path)
+    text = path.read_text().replace('subject = "Newsletter: Story a"', f"subject = {value}")
+    text = text.replace("preheader = ", f"preheader = {value}\nignored = ", 1).replace("\nignored = ", "\n#", 1)
+    path.write_text(text)
+    manifest = sync_manifest(path, PERIOD, stories("2026-11-24-a.txt", "2026-11-23-b.txt"), CONFIG)
+    assert manifest.subject == expected and manifest.preheader == expected
+    if "\\u200b" not in value:
+        assert len(manifest.warnings) == 2
+        assert f"{path}:5: the subject has line breaks" in manifest.warnings[0]
+        assert f'"{expected}"' in manifest.warnings[0]
+
+
+def test_a_manifest_that_is_a_folder_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "issue.toml").mkdir()
+    with pytest.raises(ManifestError, match="is a folder, not the issue's manifest"):
+        sync_manifest(tmp_path / "issue.toml", PERIOD, stories("2026-11-24-a.txt"), CONFIG)
+
+
+def test_manifest_mistakes_through_the_cli(workspace: Path) -> None:
+    from click.testing import CliRunner
+
+    from newsletter.cli import cli
+
+    manifest = workspace / "issues" / "2026-W48" / "issue.toml"
+    text = manifest.read_text("utf-8")
+    manifest.write_text(text.replace("include = true", "inclde = true", 1), "utf-8")
+    result = CliRunner().invoke(cli, ["build", "--week", "2026-W48"])
+    assert result.exit_code == 1 and result.stdout == "" and "Traceback" not in result.output
+    assert "issues/2026-W48/issue.toml:" in result.stderr and "Did you mean 'include'?" in result.stderr
+
+    manifest.unlink()
+    manifest.mkdir()
+    result = CliRunner().invoke(cli, ["build", "--week", "2026-W48"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "issues/2026-W48/issue.toml: is a folder" in result.stderr
+
+
+def test_a_subject_with_line_breaks_never_breaks_the_eml(workspace: Path) -> None:
+    """The .eml always has its whole header block, whatever line breaks the editor typed."""
+    import email
+    import email.policy
+
+    from click.testing import CliRunner
+
+    from newsletter.cli import cli
+
+    manifest = workspace / "issues" / "2026-W48" / "issue.toml"
+    text = manifest.read_text("utf-8")
+    subject_line = next(line for line in text.splitlines() if line.startswith("subject"))
+    for typed in ('"""\nMoney transfers get cheaper\n"""', '"""Money transfers\nget cheaper"""',
+                  '"Money transfers\\r\\n\\r\\nget cheaper\\n"'):
+        manifest.write_text(text.replace(subject_line, f"subject = {typed}"), "utf-8")
+        result = CliRunner().invoke(cli, ["export", "--to", "eml", "--week", "2026-W48"])
+        assert result.exit_code == 0, result.output
+        assert "the subject has line breaks" in result.stderr and "Wrote" in result.stdout
+        raw = (workspace / "issues" / "2026-W48" / "message.eml").read_bytes()
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert message["Subject"] == "Money transfers get cheaper"
+        for header in ("Date", "MIME-Version", "List-Unsubscribe", "List-Unsubscribe-Post", "Message-ID"):
+            assert message[header], header
+        assert message.is_multipart() and not message.defects

@@ -52,3 +52,27 @@ def test_installed_wheel_builds_a_workspace_without_templates(wheel: Path, tmp_p
     where = subprocess.run([sys.executable, "-c", probe], cwd=workspace, env=env, capture_output=True, text=True)
     assert where.stdout.startswith(str(site))  # the wheel's copy ran, not the repository's
     assert "<!doctype html>" in (workspace / "issues" / "2026-W48" / "email.html").read_text().lower()
+
+
+def test_installed_wheel_starts_a_publication_and_shows_its_docs(wheel: Path, tmp_path: Path) -> None:
+    """`newsletter init` and `newsletter docs` work from the wheel alone, far from any checkout."""
+    names = zipfile.ZipFile(wheel).namelist()
+    for page in (ROOT / "docs").glob("*.md"):
+        assert f"newsletter/docs/{page.name}" in names
+    assert "newsletter/skeleton/newsletter.toml" in names and "newsletter/skeleton/gitignore" in names
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+
+    def newsletter(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-c", "from newsletter.cli import main; main()", *args]
+        return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+
+    result = newsletter("init", "weekly", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = newsletter("build", cwd=tmp_path / "weekly" / "content")  # found from a subfolder
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert list((tmp_path / "weekly" / "issues").glob("*/email.html"))
+    result = newsletter("docs", "services", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("# ")
+    assert str(site) in newsletter("docs", cwd=tmp_path).stdout  # the wheel's own copy

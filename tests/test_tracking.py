@@ -191,8 +191,8 @@ def test_tracking_settings_fill_in_the_issue(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "line", "words"), [
     ("[tracking]\nenabled = true\nutm_campain = \"x\"\n", 6, ["unknown setting 'utm_campain'", "utm_campaign"]),
     ("[tracking]\nutm_campaign = \"{publication}-{week}\"\n", 5, ["{week}", "{key}", "{publication}"]),
-    ("[tracking]\nutm_source = \"news{\"\n", 5, ["utm_source", "not a valid template"]),
-    ("[tracking]\nutm_campaign = \"{}\"\n", 5, ["utm_campaign", "not known"]),
+    ("[tracking]\nutm_source = \"news{\"\n", 5, ["utm_source", "broken brace"]),
+    ("[tracking]\nutm_campaign = \"{}\"\n", 5, ["utm_campaign", "not a name it knows"]),
     ("[tracking]\nenabled = \"yes\"\n", 5, ["enabled must be true or false"]),
     ("[tracking]\nutm_content = 1\n", 5, ["utm_content must be true or false"]),
     ("[tracking]\nexclude_hosts = [\"https://shop.example/\"]\n", 5, ["not a host name", "https://shop.example/"]),

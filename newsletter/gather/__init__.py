@@ -4,7 +4,7 @@
 (feed.py or wordpress.py through client.py), keep those dated in the range and wanted by its
 filters, turn each into an article file (article.py, html_to_markdown.py) and place it in
 content/ (writer.py, ledger.py), never over the editor's own changes. A source that cannot be
-read is reported and the others go on; the run then ends with exit 1. See docs/sources.md.
+read is reported and the others go on; the run then ends with exit 1 (docs/sources.md).
 """
 
 from __future__ import annotations

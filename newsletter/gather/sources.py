@@ -11,6 +11,7 @@ import click
 from newsletter.config import Config, SourceSettings, line_of
 from newsletter.errors import ConfigError, shown
 from newsletter.gather.post import Post, Term
+from newsletter.manual import see
 
 EXAMPLE = """[sources.site]
 type = "wordpress"                 # or "feed" for an RSS or Atom feed
@@ -26,7 +27,7 @@ def select_sources(config: Config, names: Sequence[str]) -> list[SourceSettings]
     if not config.sources:
         raise ConfigError(
             f"{where}: no sources to gather from. Add a [sources.<name>] table for your site, e.g.\n{EXAMPLE}\n"
-            "See docs/sources.md."
+            f"{see('sources')}"
         )
     unknown = [name for name in names if name not in config.sources]
     if unknown:

@@ -35,9 +35,9 @@ def serve(config: Config, selection: Selection, *, config_path: Path | None, hos
         url = url_of(server)
         echo(f"Previewing {outcome.key or 'the issue'} at {url}")
         if not outcome.ok:
-            echo("The build failed (see above): the page shows why until you fix it and save.")
+            _warn("The build failed (see above): the page shows why until you fix it and save.")
         if not server.loopback:
-            echo(f"Listening on {host}: anyone on your network can open the preview.")
+            _warn(f"Listening on {host}: anyone on your network can open the preview.")
         echo("It rebuilds when an article, a template, issue.toml or newsletter.toml changes. Press Ctrl-C to stop.")
         if open_browser:
             threading.Thread(target=_open, args=(url, echo), name="preview-browser", daemon=True).start()
@@ -48,6 +48,10 @@ def serve(config: Config, selection: Selection, *, config_path: Path | None, hos
         stop.set()
         live.close()
         server.server_close()
+
+
+def _warn(text: str) -> None:
+    click.echo(text, err=True)  # diagnostics on stderr; the address stays alone on stdout
 
 
 def url_of(server: PreviewServer) -> str:

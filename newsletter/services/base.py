@@ -24,6 +24,7 @@ import httpx
 
 from newsletter.config import Config, env_setting, line_of
 from newsletter.errors import ConfigError, ServiceError, SettingMissing, shown
+from newsletter.manual import see
 from newsletter.models import Links, RenderedEmail
 
 Echo = Callable[[str], Any]
@@ -136,6 +137,7 @@ class Service:
         self.sleep = sleep
         self._secrets: set[str] = set()
         self.dry_run = False
+        self.echo_error: Echo = echo  # progress and retries; export sends them to stderr
         self.values = self._load_settings()
 
     # ---- settings -------------------------------------------------------------------------
@@ -173,7 +175,7 @@ class Service:
             lines = [f"{self.label} needs {len(missing)} setting{'s' if many else ''} that {'are' if many else 'is'} "
                      "set nowhere:"]
             lines += [f"  {self._where(spec)}" for spec in missing]
-            lines.append(f"See docs/services.md#{self.name}.")
+            lines.append(see("services", self.label))
             raise SettingMissing(self.name, "\n".join(lines))
         return values
 
@@ -442,7 +444,7 @@ class HttpService(Service):
 
     def _wait(self, seconds: float, max_delay: float, why: str) -> None:
         seconds = max(0.0, min(seconds, max_delay))
-        self.echo(f"  {self.label} {why}; retrying in {seconds:g} s")
+        self.echo_error(f"  {self.label} {why}; retrying in {seconds:g} s")
         self.sleep(seconds)
 
 

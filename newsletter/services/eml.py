@@ -5,6 +5,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 from typing import ClassVar
 
+from newsletter.errors import shown
 from newsletter.mime import build_message, message_bytes
 from newsletter.services.base import ExportJob, Features, Outcome, Service
 from newsletter.writer import write_file
@@ -28,7 +29,7 @@ class EmlService(Service):
         path = job.folder / MESSAGE_NAME
         data = message_bytes(payload)
         if job.dry_run:
-            self.echo(f"(would write {path}, {len(data):,} bytes)")
+            self.echo(f"(would write {shown(path)}, {len(data):,} bytes)")
             return Outcome("dry-run", detail=str(path))
         write_file(path, data)
-        return Outcome("written", detail=f"{path} ({len(data):,} bytes)", files={MESSAGE_NAME: path})
+        return Outcome("written", detail=f"{shown(path)} ({len(data):,} bytes)", files={MESSAGE_NAME: path})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from newsletter.errors import ConfigError
+from newsletter.mime import display_address
 from newsletter.models import Links
 from newsletter.services.base import (
     HTTP_SETTINGS,
@@ -75,7 +76,7 @@ class ListmonkService(HttpService):
             "name": f"{job.config.publication.name} {job.issue_key}",
             "subject": email.subject,
             "lists": self.list_ids(),
-            "from_email": f"{sender.name or job.config.publication.name} <{sender.email}>",
+            "from_email": display_address(sender.name or job.config.publication.name, sender.email),
             "content_type": "html",
             "messenger": "email",
             "type": "regular",

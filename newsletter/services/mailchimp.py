@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import re
-from html import escape
+import unicodedata
+from html import unescape
 from typing import Any, ClassVar
 
 import httpx
 
+from newsletter.errors import ConfigError
 from newsletter.models import Links
 from newsletter.services.base import (
     HTTP_SETTINGS,
@@ -27,17 +29,29 @@ MERGE_TAGS = Links(unsubscribe="*|UNSUB|*", preferences="*|UPDATE_PROFILE|*", vi
 MARKER_RE = re.compile(r"\[(nl-[A-Za-z0-9_-]+)\]")
 
 
+_HIDDEN_FIRST = re.compile(r"<body[^>]*>\s*(<div[^>]*display:\s*none[^>]*>)(.*?)</div>", re.S | re.I)
+# The data centre a key ends in ("...-us21"): https://mailchimp.com/developer/marketing/docs/fundamentals/
+_DATA_CENTRE = re.compile(r"[a-z]{2,}[0-9]+")
+
+
 def strip_preheader(html: str, preheader: str) -> str:
     """Drop the theme's hidden preheader: Mailchimp inserts preview_text itself, so it would show twice.
 
-    Only a hidden element right after <body> that starts with the preheader is removed; any
-    other markup is left alone (a doubled preheader is better than lost content).
+    Only a hidden element right after <body> whose text starts with the preheader is removed;
+    any other markup is left alone (a doubled preheader is better than lost content). Texts are
+    compared as a reader sees them: entities decoded (the theme writes ``|`` as ``&#124;``),
+    invisible characters and runs of spaces ignored, so any character may be in the preheader.
     """
-    match = re.search(r"<body[^>]*>\s*(<div[^>]*display:\s*none[^>]*>)(.*?)</div>", html, re.S | re.I)
-    start = escape(preheader[:40], quote=False).strip()
-    if match and start and match.group(2).lstrip().startswith(start):
+    match = _HIDDEN_FIRST.search(html)
+    start = _visible(preheader)[:40]
+    if match and start and _visible(re.sub(r"<[^>]*>", "", match.group(2))).startswith(start):
         return html[: match.start(1)] + html[match.end():]
     return html
+
+
+def _visible(text: str) -> str:
+    text = "".join(char for char in unescape(text) if unicodedata.category(char) not in ("Cf", "Mn"))
+    return " ".join(text.split())
 
 
 def neutralise(text: str) -> str:
@@ -68,10 +82,18 @@ class MailchimpService(HttpService):
 
     def default_for(self, key: str, values: dict[str, str | None]) -> str | None:
         api_key = values.get("api_key") or ""
-        if key == "api_url" and "-" in api_key:
-            # https://mailchimp.com/developer/marketing/docs/fundamentals/#api-structure
-            return f"https://{api_key.rsplit('-', 1)[1]}.api.mailchimp.com/3.0"
-        return None
+        if key != "api_url" or not api_key:
+            return None
+        # https://mailchimp.com/developer/marketing/docs/fundamentals/#api-structure
+        centre = api_key.rpartition("-")[2].lower() if "-" in api_key else ""
+        if not _DATA_CENTRE.fullmatch(centre):
+            # Checked, not just cut off: the key's tail becomes the host the key is sent to.
+            raise ConfigError(
+                f"{self.env_name('api_key')} has no data-centre suffix: a Mailchimp API key ends in a dash and "
+                "its data centre, like ...-us21. Copy the whole key from Mailchimp (Profile > Extras > API keys), "
+                f"or set {self.env_name('api_url')} to https://<dc>.api.mailchimp.com/3.0."
+            )
+        return f"https://{centre}.api.mailchimp.com/3.0"
 
     def auth_headers(self) -> dict[str, str]:
         # HTTP Basic with any user name and the key as the password.

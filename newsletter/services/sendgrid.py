@@ -10,6 +10,7 @@ import click
 import httpx
 
 from newsletter.errors import ConfigError, SettingMissing, shown
+from newsletter.manual import see
 from newsletter.models import Links, RenderedEmail
 from newsletter.services.base import (
     HTTP_SETTINGS,
@@ -92,7 +93,7 @@ class SendGridService(HttpService):
                 "SendGrid needs an unsubscribe method, set nowhere: suppression_group_id (the unsubscribe group, "
                 f"{self.env_name('suppression_group_id')}) or custom_unsubscribe_url "
                 f"({self.env_name('custom_unsubscribe_url')}), in the environment or in {settings_file}. "
-                "See docs/services.md#sendgrid."))
+                f"{see('services', 'sendgrid')}"))
         if group and url:
             raise ConfigError(f"SendGrid takes suppression_group_id or custom_unsubscribe_url, not both: "
                               f"remove one from the environment or {settings_file}.")
