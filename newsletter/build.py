@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from collections.abc import Callable
@@ -13,11 +14,11 @@ from typing import Any
 from newsletter.config import Config
 from newsletter.content import latest_article_date, load_articles
 from newsletter.errors import ContentError, ContentErrors, EmptySelection, StrictFailure, shown
-from newsletter.manifest import apply_manifest, sync_manifest
+from newsletter.manifest import apply_manifest, save_manifest, sync_manifest
 from newsletter.models import Issue, Links, RenderedEmail
 from newsletter.pairing import pair_stories
 from newsletter.weeks import Period, Selection, resolve, week_of
-from newsletter.writer import write_files
+from newsletter.writer import edition_lock, write_edition
 
 HTML_NAME, TEXT_NAME, JSON_NAME, MANIFEST_NAME = "email.html", "email.txt", "issue.json", "issue.toml"
 
@@ -34,6 +35,7 @@ class BuildResult:
     skipped: tuple[ContentError, ...] = ()
     manifest_created: bool = False
     stories_added: tuple[str, ...] = field(default_factory=tuple)
+    manifest_text: str = ""  # the issue.toml this edition was built from (with the stories it appended)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -48,12 +50,23 @@ def build_issue(
     now: datetime | None = None,
     write: bool = True,
 ) -> BuildResult:
-    """Articles on disk -> issues/<key>/email.html, email.txt, issue.json (and issue.toml once)."""
+    """Articles on disk -> issues/<key>/email.html, email.txt, issue.json (and issue.toml once).
+
+    A build that writes holds the edition's lock (``writer.edition_lock``) from reading the
+    articles to writing the files, so two builds of one edition (two commands, or the preview's
+    rebuild and a command) take turns and the later one's files are the ones left.
+    """
+    period = resolve(selection, config.tz, now)
+    with edition_lock(config.out_dir / period.key) if write else contextlib.nullcontext():
+        return _build(config, period, skip_invalid=skip_invalid, write=write)
+
+
+def _build(config: Config, period: Period, *, skip_invalid: bool, write: bool) -> BuildResult:
+    """The pipeline, top to bottom: load, pair, manifest, render, inline, text, write."""
     from newsletter.inline import inline_css  # the rendering stack loads only when building
     from newsletter.render import render_email
     from newsletter.text import plain_text
 
-    period = resolve(selection, config.tz, now)
     if not config.content_dir.is_dir():
         raise EmptySelection(
             f"No articles: the content folder {config.content_dir} does not exist. "
@@ -83,19 +96,22 @@ def build_issue(
     standalone = email.with_links(standalone_links(config, period))
     files = {HTML_NAME: standalone.html.encode(), TEXT_NAME: standalone.text.encode()}
     files[JSON_NAME] = _issue_json(issue, files, problems if skip_invalid else []).encode()
+    sizes = {name: len(data) for name, data in files.items()}
     if manifest.changed:
-        files[MANIFEST_NAME] = manifest.text.encode()
+        sizes[MANIFEST_NAME] = len(manifest.text.encode())
     if write:  # `newsletter export --dry-run` builds in memory only
-        write_files(folder, files)
+        write_edition(folder, files)  # one step: the old edition or the new one, never a mix
+        save_manifest(manifest, stories)  # compare-and-swap: an edit saved meanwhile is kept
     return BuildResult(
         issue,
         email,
         folder,
         period,
-        {name: len(data) for name, data in files.items()},
+        sizes,
         tuple(problems),
         manifest.created,
         manifest.added,
+        manifest.text,
     )
 
 
