@@ -285,7 +285,7 @@ class FakeMailchimp(FakeService):
             if body["recipients"]["list_id"] != self.list_id:
                 return self.problem(400, "Invalid Resource", "The resource submitted could not be validated.")
             number = next(self.ids)
-            campaign_id = f"c{number:09d}"
+            campaign_id = f"{number:010x}"
             self.drafts[campaign_id] = {**body, "id": campaign_id, "web_id": number, "status": "save",
                                         "archive_url": f"https://mailchi.mp/example/{campaign_id}", "content": {}}
             return 200, {}, self.drafts[campaign_id]

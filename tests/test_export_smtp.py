@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import os
 import socket
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -82,15 +83,20 @@ def test_sends_the_issue_to_the_test_addresses(smtp_server: Inbox, tmp_path: Pat
                           test_to=("editor@sentinel.example", "desk@sentinel.example"), echo=lambda _: None)
     assert result.action == "sent"
     assert result.test_recipients == ("editor@sentinel.example", "desk@sentinel.example")
-    [(sender, recipients, data)] = smtp_server.messages
-    assert sender == "newsletter@sentinel.example"
-    assert recipients == ["editor@sentinel.example", "desk@sentinel.example"]
-    message = received(data)
-    assert message.get_content_type() == "multipart/alternative"
-    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
-    assert str(message["To"]) == "editor@sentinel.example, desk@sentinel.example"
-    assert "<https://sentinel.example/newsletter/unsubscribe>" in str(message["List-Unsubscribe"])
-    assert str(message["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
+    # One message per address, each addressed to it alone: no tester sees the others.
+    assert [(sender, recipients) for sender, recipients, _ in smtp_server.messages] == [
+        ("newsletter@sentinel.example", ["editor@sentinel.example"]),
+        ("newsletter@sentinel.example", ["desk@sentinel.example"]),
+    ]
+    messages = [received(data) for _, _, data in smtp_server.messages]
+    assert [str(m["To"]) for m in messages] == ["editor@sentinel.example", "desk@sentinel.example"]
+    assert messages[0]["Message-ID"] != messages[1]["Message-ID"]
+    for message in messages:
+        assert str(message["Subject"]) == f"[Test] {make_email().subject}"
+        assert message.get_content_type() == "multipart/alternative"
+        assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+        assert "<https://sentinel.example/newsletter/unsubscribe>" in str(message["List-Unsubscribe"])
+        assert str(message["List-Unsubscribe-Post"]) == "List-Unsubscribe=One-Click"
     assert read_exports(folder)["history"][0]["test_to"] == ["editor@sentinel.example", "desk@sentinel.example"]
 
 
@@ -98,15 +104,20 @@ def test_logs_in_with_the_password_from_the_environment(smtp_server: Inbox, tmp_
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSLETTER_SMTP_USERNAME", USER)
     monkeypatch.setenv("NEWSLETTER_SMTP_PASSWORD", PASSWORD)
-    export_email(SmtpService(make_config(tmp_path)), KEY, tmp_path / "i", make_email(), STANDALONE,
-                 test_to=("editor@sentinel.example",), echo=lambda _: None)
+    monkeypatch.setenv("NEWSLETTER_SMTP_PLAINTEXT_LOGIN", "true")  # the loopback server has no TLS
+    warnings: list[str] = []
+    export_email(SmtpService(make_config(tmp_path), warn=warnings.append), KEY, tmp_path / "i", make_email(),
+                 STANDALONE, test_to=("editor@sentinel.example",), echo=lambda _: None)
     assert len(smtp_server.messages) == 1
+    assert warnings == ["Warning: sending the SMTP password unencrypted to 127.0.0.1:"
+                        f"{os.environ['NEWSLETTER_SMTP_PORT']} (none) (plaintext_login = true)."]
 
 
 def test_a_wrong_password_is_a_clear_error_without_the_password(smtp_server: Inbox, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSLETTER_SMTP_USERNAME", USER)
     monkeypatch.setenv("NEWSLETTER_SMTP_PASSWORD", "wrong-password-999")
+    monkeypatch.setenv("NEWSLETTER_SMTP_PLAINTEXT_LOGIN", "true")
     with pytest.raises(ServiceError) as caught:
         export_email(SmtpService(make_config(tmp_path)), KEY, tmp_path / "i", make_email(), STANDALONE,
                      test_to=("editor@sentinel.example",), echo=lambda _: None)
