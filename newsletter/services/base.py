@@ -430,7 +430,17 @@ class HttpService(Service):
     def __init__(self, config: Config, **options: Any):
         super().__init__(config, **options)
         self._spent = 0.0  # seconds of this export gone to failed tries and waits (the retry budget)
+        self.clock: Callable[[], float] = time.monotonic  # tests replace it (and ``sleep``) to count time
         self._check_api_url()
+        for spec in self.settings_spec:
+            value = self.values.get(spec.key)
+            bad = unsafe_character(value, ascii_only=True) if spec.secret and value else None
+            if bad is not None:  # API keys and tokens are ASCII: this one was copied with something extra
+                raise ConfigError(
+                    f"The environment variable {self.env_name(spec.key)} contains {describe_character(bad)}, but "
+                    f"{self.label}'s keys and tokens are plain ASCII: the value was probably copied with an extra "
+                    f"character. Copy it again from {self.label}."
+                )
 
     # ---- draft operations the subclasses implement -----------------------------------------
 
@@ -552,11 +562,11 @@ class HttpService(Service):
         attempt = 0
         while True:
             attempt += 1
-            started = time.monotonic()
+            started = self.clock()
             try:
                 response, content = self._exchange(method, url, json_body, params, headers, self._time_for(attempt))
             except _Unanswered as failure:
-                self._spent += time.monotonic() - started
+                self._spent += self.clock() - started
                 wait = self._retry_wait(attempt, retries, None) if method != "POST" else None
                 if wait is not None:
                     self._wait(wait, failure.problem)
@@ -564,7 +574,7 @@ class HttpService(Service):
                 raise ServiceError(self.name, self._network_advice(method, url, failure.problem, attempt)) from None
             status = response.status_code
             if status == 429 or status >= 500:
-                self._spent += time.monotonic() - started
+                self._spent += self.clock() - started
                 asked = retry_after(response.headers.get("Retry-After"))
                 wait = self._retry_wait(attempt, retries, asked)
                 if wait is not None:
@@ -587,10 +597,11 @@ class HttpService(Service):
     # ---- one try ---------------------------------------------------------------------------
 
     def _exchange(self, method: str, url: str, body: Any, params: dict[str, Any] | None,
-                  headers: dict[str, str], seconds: float) -> tuple[httpx.Response, bytes]:
-        """Send one request and read its whole answer, within ``seconds`` in all."""
-        per_read = min(self.number("timeout"), seconds)
-        with Deadline(seconds) as deadline:
+                  headers: dict[str, str], limit: tuple[float, str]) -> tuple[httpx.Response, bytes]:
+        """Send one request and read its whole answer, within ``limit`` (seconds, and what sets them)."""
+        seconds, what = limit
+        per_read = min(self.number("timeout") or seconds, seconds)
+        with Deadline(seconds, what) as deadline:
             try:
                 request = self.client.build_request(method, url, json=body, params=params, headers=headers,
                                                     timeout=httpx.Timeout(per_read),
@@ -673,10 +684,12 @@ class HttpService(Service):
             origin, moved = httpx.URL(url), httpx.URL(url).join(location or "")
         except (httpx.InvalidURL, ValueError, TypeError):
             moved = None
-        if moved is not None and moved.scheme != origin.scheme:
-            hint += f": its scheme should probably be {moved.scheme}://, not {origin.scheme}://"
-        elif moved is not None and moved.host != origin.host:
+        if moved is not None and moved.host != origin.host:
             hint += f": its host should probably be {printable(moved.host, 100)}, not {origin.host}"
+            if moved.scheme != origin.scheme:
+                hint += f", and its scheme {moved.scheme}://"
+        elif moved is not None and moved.scheme != origin.scheme:
+            hint += f": its scheme should probably be {moved.scheme}://, not {origin.scheme}://"
         elif moved is not None:
             hint += ": the service wants another path"
         return (f"{where} answered {status}, a redirect to {target or '(no address given)'}. Redirects are never "
@@ -707,12 +720,13 @@ class HttpService(Service):
     def _budget_left(self) -> float:
         return self.number("retry_budget") - self._spent
 
-    def _time_for(self, attempt: int) -> float:
-        """Seconds this try may take: the deadline, and for a retry no more than the budget left."""
-        deadline = self.number("deadline") or math.inf
-        if attempt > 1:
-            deadline = min(deadline, max(0.1, self._budget_left()))
-        return min(deadline, 24 * 3600.0)
+    def _time_for(self, attempt: int) -> tuple[float, str]:
+        """Seconds this try may take and what sets them: the deadline, or for a retry the budget left."""
+        deadline = self.number("deadline") or 24 * 3600.0
+        left = self._budget_left()
+        if attempt > 1 and left < deadline:
+            return max(0.1, left), f"retry budget ({self.number('retry_budget'):g} s, {self.env_name('retry_budget')})"
+        return deadline, "deadline"
 
     def _retry_wait(self, attempt: int, retries: int, asked: float | None) -> float | None:
         """Seconds to wait before trying again, or None when the retries or the budget are spent."""
@@ -723,7 +737,8 @@ class HttpService(Service):
             return None
         wait = asked if asked is not None else self.number("retry_base_delay") * 2 ** (attempt - 1)
         wait = min(wait, max_delay)
-        if self._spent + wait >= self.number("retry_budget"):
+        # Retry only if the budget leaves the next try a fair chance (a second, or a whole timeout).
+        if self._spent + wait + min(1.0, self.number("timeout") or 1.0) > self.number("retry_budget"):
             return None
         return wait
 

@@ -20,8 +20,9 @@ from typing import Any
 class Deadline:
     """``with Deadline(seconds) as deadline:`` cuts off every connection ``watch``-ed in the block after ``seconds``."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, what: str = "deadline"):
         self.seconds = seconds
+        self.what = what  # what sets the time, for messages: "deadline", "retry budget (...)"
         self.expired = False
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
@@ -50,7 +51,11 @@ class Deadline:
 
     def problem(self) -> str:
         """What to tell the user, once expired."""
-        return f"did not finish answering within the {self.seconds:g} s deadline" if self.expired else ""
+        if not self.expired:
+            return ""
+        if self.what == "deadline":
+            return f"did not finish answering within the {self.seconds:g} s deadline"
+        return f"did not finish answering before the {self.what} ran out"
 
     def _expire(self) -> None:
         with self._lock:
