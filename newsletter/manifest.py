@@ -8,7 +8,6 @@ rewritten by compare-and-swap (``save_manifest``), so a save made while a build 
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from newsletter.config import Config
 from newsletter.errors import ManifestError, shown
 from newsletter.models import Issue, Story
 from newsletter.weeks import Period
-from newsletter.writer import ReadOnlyFile, rewrite_file
+from newsletter.writer import ReadOnlyFile, read_only, read_settled, rewrite_file
 
 PREHEADER_CHARS = 120
 # "WESTMINSTER, Calif. – " opens most ledes; the inbox preview is better without it.
@@ -66,7 +65,7 @@ def sync_manifest(path: Path, period: Period, stories: list[Story], config: Conf
     if added:
         manifest.order += list(added)
         manifest.added = added
-        if not os.access(path, os.W_OK):
+        if read_only(path):
             manifest.writable = False
             manifest.warnings.append(
                 f"{shown(path)}: the file is read-only, so the new "
@@ -108,13 +107,11 @@ def save_manifest(manifest: Manifest, stories: list[Story]) -> str | None:
 def _read_text(path: Path) -> str | None:
     """issue.toml's text, or None when there is none yet."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
+        data, _ = read_settled(path)
     except OSError as error:
         raise ManifestError(f"{shown(path)}: cannot be read ({error.strerror or error}). It must be a readable "
                             "file; delete or move what is there to have the build propose a new one.") from None
-    return _decoded(path, data)
+    return None if data is None else _decoded(path, data)
 
 
 def _decoded(path: Path, data: bytes) -> str:

@@ -174,11 +174,13 @@ def write_edition(folder: Path, files: dict[str, bytes]) -> None:
             write_files(folder, files)
             return
         _adopt(folder, files)
+        previous = current_build(folder)
         build = _new_build(folder, files)
         for name in files:
             _link(folder, name)
         _point(folder, build)
         _unlink_dangling(folder)
+        _clean_builds(folder, keep={f"{BUILDS}/{build.name}", previous})
     except OSError as error:
         with contextlib.suppress(OSError):
             clean_leftovers(folder)  # the unfinished build, if the switch did not happen
@@ -318,12 +320,16 @@ def clean_leftovers(folder: Path) -> None:
             with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                 os.unlink(entry.path)
             _step(f"removed {entry.name}")
-    in_use = current_build(folder)
+    _clean_builds(folder, keep={current_build(folder)})
+
+
+def _clean_builds(folder: Path, keep: set[str | None]) -> None:
+    """Remove the build folders under .builds/ but those in ``keep`` (as ``.builds/<id>``)."""
     builds = folder / BUILDS
     if not builds.is_dir() or builds.is_symlink():
         return
     for build in builds.iterdir():
-        if f"{BUILDS}/{build.name}" == in_use:
+        if f"{BUILDS}/{build.name}" in keep:
             continue
         if build.is_dir() and not build.is_symlink():
             shutil.rmtree(build, ignore_errors=True)
@@ -336,6 +342,19 @@ def clean_leftovers(folder: Path) -> None:
 
 class ReadOnlyFile(Exception):
     """The file is not writable; it was left as it is."""
+
+
+def read_only(path: Path) -> bool:
+    """Whether the editor made ``path`` read-only (no write bit, e.g. ``chmod a-w``) or we may not write it.
+
+    The mode bits count even where the permission check would not stop us (as root): they are
+    the editor's way of saying "leave this file alone".
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not mode & 0o222 or not os.access(path, os.W_OK)
 
 
 def rewrite_file(path: Path, update: Callable[[bytes | None], bytes | None], *, attempts: int = 50) -> bytes | None:
@@ -352,11 +371,11 @@ def rewrite_file(path: Path, update: Callable[[bytes | None], bytes | None], *, 
     """
     target = Path(os.path.realpath(path))
     for _ in range(attempts):
-        current, signature = _read_settled(target)
+        current, signature = read_settled(target)
         new = update(current)
         if new is None or new == current:
             return current
-        if current is not None and not os.access(target, os.W_OK):
+        if current is not None and read_only(target):
             raise ReadOnlyFile(str(path))
         try:
             temporary = _write_aside(target, new, signature)
@@ -405,8 +424,9 @@ def _bytes(path: Path) -> bytes | None:
         return None
 
 
-def _read_settled(path: Path, tries: int = 20) -> tuple[bytes | None, Signature]:
-    """The file's bytes once two reads a moment apart agree (an editor may be halfway through a save)."""
+def read_settled(path: Path, tries: int = 20) -> tuple[bytes | None, Signature]:
+    """The file's bytes (None: no file) once two reads a moment apart agree: an editor may be halfway
+    through a save (a file truncated, then written again)."""
     signature, data = _signature(path), _bytes(path)
     for _ in range(tries):
         time.sleep(0.005)
