@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import unquote
 
 import click
 import httpx
@@ -276,7 +277,7 @@ class Service:
                 f"host). Credentials must not be in the settings file, which is shared: remove them there and set "
                 f"the whole address in the environment variable {self.env_name(key)} instead."
             )
-        for part in (password, f"{user}:{password}", value.split("//", 1)[-1].rpartition("@")[0]):
+        for part in (password, unquote(password), f"{user}:{password}", f"{unquote(user)}:{unquote(password)}"):
             if len(part) > 1:
                 self.add_secret(part)
 
