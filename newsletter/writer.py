@@ -233,9 +233,10 @@ def _adopt(folder: Path, files: dict[str, bytes]) -> None:
         return
     snapshot = folder / BUILDS / f"{time.strftime('%Y%m%dT%H%M%S')}-{_tag()}"
     snapshot.mkdir(parents=True)
+    ours_resolve = current_build(folder) is not None  # .current may be missing, or a link not ours
     for name, kind in kinds.items():
-        # Only our own links and plain files: a foreign link's target is never copied in.
-        if kind in ("ours", "plain") and (folder / name).is_file():
+        # Only plain files and our own links through our own .current: a foreign target is never copied in.
+        if (kind == "plain" or kind == "ours" and ours_resolve) and (folder / name).is_file():
             shutil.copyfile(folder / name, snapshot / name)
             _fsync(snapshot / name)
     _fsync_dir(snapshot)

@@ -648,3 +648,28 @@ def test_every_form_of_a_secret_is_redacted() -> None:
         for leak in ("s3cr3t", "en-4242", "abcdef123456", user_pass_b64[:12]):
             assert leak not in redacted, f"{kind}: {redacted}"
     assert secrets.redact("nothing secret here, Authorization-free") == "nothing secret here, Authorization-free"
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "ten"])
+def test_a_time_setting_must_be_a_finite_number(harness: Harness, run: Run, monkeypatch: pytest.MonkeyPatch,
+                                                value: str) -> None:
+    monkeypatch.setenv(f"NEWSLETTER_{harness.name.upper()}_DEADLINE", value)
+    with pytest.raises(ConfigError) as caught:
+        run()
+    assert f"NEWSLETTER_{harness.name.upper()}_DEADLINE" in caught.value.format_message()
+    assert harness.fake.requests == []
+
+
+def test_an_unencrypted_api_url_to_another_machine_warns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_LISTMONK_API_URL", "http://lists.example.org")
+    for key, value in {"USERNAME": "u", "TOKEN": "t0ken-value", "LIST_IDS": "3"}.items():
+        monkeypatch.setenv(f"NEWSLETTER_LISTMONK_{key}", value)
+    warnings: list[str] = []
+    cls = service_class("listmonk")
+    assert cls is not None
+    cls(make_config(tmp_path), warn=warnings.append)
+    assert warnings and "unencrypted to lists.example.org" in warnings[0]
+    monkeypatch.setenv("NEWSLETTER_LISTMONK_API_URL", "ftp://lists.example.org")
+    with pytest.raises(ConfigError) as caught:
+        cls(make_config(tmp_path))
+    assert "must be a web address starting with https://" in caught.value.format_message()
