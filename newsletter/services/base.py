@@ -613,6 +613,8 @@ class HttpService(Service):
                 finally:
                     response.close()
             except httpx.TimeoutException:
+                if per_read < (self.number("timeout") or seconds):  # the read waited as long as the limit allowed
+                    deadline.expired = True
                 raise _Unanswered(deadline.problem() or f"did not answer within {per_read:g} s") from None
             except httpx.DecodingError as error:
                 if deadline.expired:
