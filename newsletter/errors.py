@@ -30,7 +30,9 @@ def shown(path: Path | str) -> str:
     """A path as the user should read it: relative to the current folder when inside it."""
     path = Path(path)
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve())) if path.is_absolute() else str(path)
+        # The folder resolved, the name kept: a built file is a link into .builds/, shown by its own name.
+        real = path.parent.resolve() / path.name
+        return str(real.relative_to(Path.cwd().resolve())) if path.is_absolute() else str(path)
     except (ValueError, OSError):
         return str(path)
 

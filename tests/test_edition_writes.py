@@ -385,3 +385,11 @@ def test_the_preview_rebuilds_after_a_save_made_during_its_build(workspace: Path
         wait_until(lambda: bool(saved))
         wait_until(lambda: json.loads(get(run.port, f"/issues/{SAMPLE_WEEK}/issue.json")[2])["subject"]
                    == "Saved during the preview's build", timeout=20)
+
+
+def test_messages_name_a_built_file_by_its_own_path(workspace: Path) -> None:
+    from newsletter.errors import shown
+
+    build_issue(load_config(None), Selection(week=SAMPLE_WEEK))
+    path = workspace / "issues" / SAMPLE_WEEK / "issue.json"
+    assert path.is_symlink() and shown(path) == f"issues/{SAMPLE_WEEK}/issue.json"
