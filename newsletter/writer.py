@@ -62,6 +62,7 @@ LOCK_WAIT_SECONDS = 60.0
 KNOWN_BUILT = ("email.html", "email.txt", "issue.json", "web.html")
 KNOWN_NAMES = (*KNOWN_BUILT, "issue.toml", "exports.json", "message.eml")
 _LEFTOVER = re.compile(r"\.(?P<name>.+)\.(?P<tag>[0-9A-Za-z_-]+)\.(?:tmp|bak)")
+_OUR_TAG = re.compile(r"[0-9]+-[0-9a-f]{6}")  # what _tag() makes: this module's temporary files, any name
 
 step_hook: Callable[[str], None] | None = None  # tests only: called between every two changes on disk
 
@@ -179,12 +180,13 @@ def write_edition(folder: Path, files: dict[str, bytes]) -> None:
         for name in files:
             _link(folder, name)
         _point(folder, build)
-        _unlink_dangling(folder)
-        _clean_builds(folder, keep={f"{BUILDS}/{build.name}", previous})
     except OSError as error:
         with contextlib.suppress(OSError):
             clean_leftovers(folder)  # the unfinished build, if the switch did not happen
         raise _output_error(folder, error, "The edition in use is still the previous build.") from None
+    with contextlib.suppress(OSError):  # the new edition is in use: tidying up can wait for the next build
+        _unlink_dangling(folder)
+        _clean_builds(folder, keep={f"{BUILDS}/{build.name}", previous})
 
 
 def current_build(folder: Path) -> str | None:
@@ -315,7 +317,7 @@ def clean_leftovers(folder: Path) -> None:
         return
     for entry in entries:
         match = _LEFTOVER.fullmatch(entry.name)
-        ours = bool(match and match.group("name") in KNOWN_NAMES)
+        ours = bool(match and (match.group("name") in KNOWN_NAMES or _OUR_TAG.fullmatch(match.group("tag"))))
         link_probe = entry.name.endswith(".tmp") and entry.name.startswith((f"{CURRENT}.", ".links."))
         if ours or link_probe:
             with contextlib.suppress(FileNotFoundError, IsADirectoryError):
