@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from collections.abc import Callable
@@ -13,13 +14,13 @@ from typing import Any
 from newsletter.config import Config
 from newsletter.content import latest_article_date, load_articles
 from newsletter.errors import ContentError, ContentErrors, EmptySelection, StrictFailure, plural, printable, shown
-from newsletter.manifest import apply_manifest, sync_manifest
+from newsletter.manifest import apply_manifest, save_manifest, sync_manifest
 from newsletter.models import Issue, Links, RenderedEmail
 from newsletter.pairing import pair_stories
 from newsletter.sources import source_files
 from newsletter.tracking import track_view
 from newsletter.weeks import Period, Selection, resolve, week_of
-from newsletter.writer import write_files
+from newsletter.writer import edition_lock, write_edition
 
 HTML_NAME, TEXT_NAME, JSON_NAME, MANIFEST_NAME = "email.html", "email.txt", "issue.json", "issue.toml"
 
@@ -36,6 +37,7 @@ class BuildResult:
     skipped: tuple[ContentError, ...] = ()
     manifest_created: bool = False
     stories_added: tuple[str, ...] = field(default_factory=tuple)
+    manifest_text: str = ""  # the issue.toml this edition was built from (with the stories it appended)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -50,14 +52,25 @@ def build_issue(
     now: datetime | None = None,
     write: bool = True,
 ) -> BuildResult:
-    """Articles on disk -> issues/<key>/email.html, email.txt, web.html, issue.json (and issue.toml once)."""
+    """Articles on disk -> issues/<key>/email.html, email.txt, web.html, issue.json (and issue.toml once).
+
+    A build that writes holds the edition's lock (``writer.edition_lock``) from reading the
+    articles to writing the files, so two builds of one edition (two commands, or the preview's
+    rebuild and a command) take turns and the later one's files are the ones left.
+    """
+    period = resolve(selection, config.tz, now)
+    with edition_lock(config.out_dir / period.key) if write else contextlib.nullcontext():
+        return _build(config, period, skip_invalid=skip_invalid, write=write)
+
+
+def _build(config: Config, period: Period, *, skip_invalid: bool, write: bool) -> BuildResult:
+    """The pipeline, top to bottom: load, pair, manifest, render, inline, text, write."""
     from newsletter.inline import inline_css  # the rendering stack loads only when building
     from newsletter.presentation import present_issue
     from newsletter.render import render_email
     from newsletter.text import plain_text
     from newsletter.web import WEB_NAME, render_web
 
-    period = resolve(selection, config.tz, now)
     if not config.content_dir.is_dir():
         raise EmptySelection(
             f"No articles: the content folder {shown(config.content_dir)} does not exist. "
@@ -94,20 +107,24 @@ def build_issue(
     files[WEB_NAME] = render_web(issue, config, links, view).encode()  # the web archive's page (newsletter.web)
     sources = source_files(config, [article.path for article in articles], folder)
     files[JSON_NAME] = _issue_json(issue, files, problems if skip_invalid else [], sources).encode()
+    sizes = {name: len(data) for name, data in files.items()}
     if manifest.changed:
-        # Written first, so its time never postdates the built files' (`newsletter check` compares them).
-        files = {MANIFEST_NAME: manifest.text.encode(), **files}
+        sizes[MANIFEST_NAME] = len(manifest.text.encode())
     if write:  # `newsletter export --dry-run` builds in memory only
-        write_files(folder, files)
+        # issue.toml first, so its time never postdates the built files' (`newsletter check`
+        # compares them); by compare-and-swap, so an edit saved meanwhile is kept
+        save_manifest(manifest, stories)
+        write_edition(folder, files)  # one step: the old edition or the new one, never a mix
     return BuildResult(
         issue,
         email,
         folder,
         period,
-        {name: len(data) for name, data in files.items()},
+        sizes,
         tuple(problems),
         manifest.created,
         manifest.added,
+        manifest.text,
     )
 
 

@@ -140,6 +140,13 @@ def build_command(
     help="Interface to listen on; another than 127.0.0.1 exposes the preview to your network.",
 )
 @click.option("--no-open", is_flag=True, help="Do not open a browser.")
+@click.option(
+    "--allow-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer to this host name (repeatable); this machine's own names and addresses always work.",
+)
 def preview_command(
     week: str | None,
     since: Any,
@@ -150,6 +157,7 @@ def preview_command(
     port: int,
     host: str,
     no_open: bool,
+    allowed_hosts: tuple[str, ...],
 ) -> None:
     """Build the issue and preview it in the browser, rebuilding on every change.
 
@@ -166,7 +174,8 @@ def preview_command(
     gc.enable()  # a long-running server: see main()
     selection = _selection(week, since, until)
     config = _config(config_path, content_dir, out_dir)
-    serve(config, selection, config_path=config_path, host=host, port=port, open_browser=not no_open)
+    serve(config, selection, config_path=config_path, host=host, port=port, open_browser=not no_open,
+          allowed_hosts=allowed_hosts)
 
 
 @cli.command("export")

@@ -70,7 +70,8 @@ def shown(path: Path | str) -> str:
     text = str(path)
     if path.is_absolute():
         try:
-            relative = os.path.relpath(path.resolve(), Path.cwd().resolve())
+            # The folder resolved, the name kept: a built file is a link into .builds/, shown by its own name.
+            relative = os.path.relpath(path.parent.resolve() / path.name, Path.cwd().resolve())
         except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
             relative = text
         ups = Path(relative).parts.count("..")

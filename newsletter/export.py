@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -33,12 +34,17 @@ from newsletter.errors import ConfigError, ServiceError, printable, shown
 from newsletter.manual import see
 from newsletter.models import ExportResult, Links, RenderedEmail
 from newsletter.services import SERVICES, service_class
-from newsletter.services.base import Draft, ExportJob, Outcome, Service
+from newsletter.services.base import HTTP_SETTINGS, MARKER, Draft, ExportJob, Outcome, Service
+from newsletter.services.redaction import one_line, strip_credentials, web_url
 from newsletter.weeks import Selection
-from newsletter.writer import write_file
+from newsletter.writer import edition_lock, write_file
 
 EXPORTS_NAME = "exports.json"
 Echo = Callable[[str], Any]
+# One address, as --test-to takes it: no spaces, commas, brackets or control characters, which
+# could add recipients or headers to the message.
+_PART = r'[^\s@,;:<>()\[\]\\"\x00-\x1f\x7f]+'
+TEST_ADDRESS = re.compile(rf"{_PART}@{_PART}")
 
 
 def export_issue(config: Config, selection: Selection, service_name: str, *, dry_run: bool = False,
@@ -57,8 +63,8 @@ def export_issue(config: Config, selection: Selection, service_name: str, *, dry
     from newsletter.check import announce_changes, preflight
 
     warn = echo_error or echo
-    service = open_service(config, service_name, test_to, echo=echo, client=client, transport=transport, sleep=sleep)
-    service.echo_error = warn
+    service = open_service(config, service_name, test_to, echo=echo, client=client, transport=transport, sleep=sleep,
+                           warn=warn)
     try:
         announce_changes(config, selection)
         build = build_issue(config, selection, write=not dry_run)
@@ -74,20 +80,24 @@ def export_issue(config: Config, selection: Selection, service_name: str, *, dry
 
 def open_service(config: Config, service_name: str, test_to: tuple[str, ...] = (), *, echo: Echo = click.echo,
                  client: httpx.Client | None = None, transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> Service:
-    """The named service with its settings checked; wrong usage is a click.UsageError (exit 2)."""
+                 sleep: Callable[[float], None] = time.sleep, warn: Echo | None = None) -> Service:
+    """The named service with its settings checked; wrong usage is a click.UsageError (exit 2).
+
+    ``warn`` gets the service's diagnostics (retries, warnings); by default stderr.
+    """
     check_export_settings(config)
     cls = service_class(service_name)
     if cls is None:
         raise click.UsageError(f"Unknown service '{service_name}'. Choose one of: {', '.join(SERVICES)} "
                                "(newsletter export --list shows what each supports).")
     for address in test_to:
-        if "@" not in address.strip("@"):
-            raise click.UsageError(f"--test-to {address!r} is not an email address.")
+        if not TEST_ADDRESS.fullmatch(address):
+            raise click.UsageError(f"--test-to {one_line(address, 200)!r} is not one email address "
+                                   "(like editor@example.com); give --test-to once for each address.")
     if test_to and not cls.features.test_send:
         raise click.UsageError(f"{cls.label} cannot send test emails; use --to smtp (or your mailing service) "
                                "with --test-to.")
-    return cls(config, echo=echo, client=client, transport=transport, sleep=sleep)
+    return cls(config, echo=echo, client=client, transport=transport, sleep=sleep, warn=warn)
 
 
 def check_export_settings(config: Config) -> None:
@@ -110,12 +120,13 @@ def export_email(service: Service, key: str, folder: Path, email: RenderedEmail,
 
     ``forced``: the check's error codes that `--force` let through, recorded in the history entry.
     """
+    echo = _redacting(echo, service)
     path = folder / EXPORTS_NAME
     state = load_state(path, service.name)
-    recorded = None if force_new else _draft(state["drafts"].get(service.name))
+    recorded = None if force_new else _draft(state["drafts"].get(service.name), service, path)
     pending = state["pending"].get(service.name)
     # A pending marker means an earlier run started creating a draft and never recorded it.
-    marker = pending["marker"] if pending else f"nl-{key}-{secrets.token_hex(4)}"
+    marker = _pending_marker(pending, service, path) or f"nl-{key}-{secrets.token_hex(4)}"
 
     def begin_create(marker: str) -> None:
         state["pending"][service.name] = {"marker": marker, "started": _now()}
@@ -131,7 +142,8 @@ def export_email(service: Service, key: str, folder: Path, email: RenderedEmail,
         _record(path, state, service.name, outcome, job, forced)
     draft = outcome.draft
     result = ExportResult(service.name, outcome.action, draft.remote_id if draft else None,
-                          draft.url if draft else None, outcome.detail, outcome.test_recipients)
+                          strip_credentials(draft.url) if draft and draft.url else None, outcome.detail,
+                          outcome.test_recipients)
     _report(result, service.label, path, echo)
     return result
 
@@ -147,7 +159,7 @@ def describe_services() -> str:
         lines.append(f"{'':<11} preheader: {f.preheader}")
         lines.append(f"{'':<11} footer links: {f.merge_tags}")
         for spec in cls.settings_spec:
-            if spec.key in ("timeout", "retries", "retry_base_delay", "retry_max_delay") and name != "smtp":
+            if spec in HTTP_SETTINGS:
                 continue
             env = f"NEWSLETTER_{name.upper()}_{spec.key.upper()}"
             flags = "secret, environment only" if spec.secret else ("required" if spec.required else "optional")
@@ -184,10 +196,37 @@ def load_state(path: Path, service: str) -> dict[str, Any]:
     return {**empty, **data}
 
 
-def _draft(entry: Any) -> Draft | None:
-    if isinstance(entry, dict) and entry.get("remote_id"):
-        return Draft(str(entry["remote_id"]), entry.get("url"), entry.get("marker"))
-    return None
+def _draft(entry: Any, service: Service, path: Path) -> Draft | None:
+    """The draft exports.json records for ``service``, its id checked: it goes into the service's URLs."""
+    if not isinstance(entry, dict) or not entry.get("remote_id"):
+        return None
+    remote_id = service.check_id(entry["remote_id"])
+    if remote_id is None:
+        raise ServiceError(service.name, (
+            f"{path}: the {service.label} draft id {one_line(str(entry['remote_id']), 80)!r} under \"drafts\" is "
+            f"not a {service.label} {service.id_kind}, so it is not sent anywhere. Put back the id {service.label} "
+            f"shows for this issue's draft, or run the export with --new to create a fresh draft."))
+    marker = entry.get("marker")
+    return Draft(remote_id, web_url(entry.get("url")), marker if isinstance(marker, str) and MARKER.fullmatch(marker)
+                 else None)
+
+
+def _pending_marker(pending: Any, service: Service, path: Path) -> str | None:
+    """The marker of a draft an interrupted run began to create, if exports.json holds a well-formed one."""
+    if not isinstance(pending, dict) or "marker" not in pending:
+        return None
+    marker = pending["marker"]
+    if not isinstance(marker, str) or not MARKER.fullmatch(marker):
+        raise ServiceError(service.name, (
+            f"{path}: the marker {one_line(str(marker), 80)!r} under \"pending\" is not one this tool writes "
+            "(like nl-2026-W48-1a2b3c4d). Delete that \"pending\" entry and export again; if an interrupted "
+            f"export left a draft in {service.label}, delete it there."))
+    return marker
+
+
+def _redacting(echo: Echo, service: Service) -> Echo:
+    """``echo`` with the service's secrets taken out of every line."""
+    return lambda text: echo(service.redact(text))
 
 
 def _record(path: Path, state: dict[str, Any], service: str, outcome: Outcome, job: ExportJob,
@@ -196,14 +235,16 @@ def _record(path: Path, state: dict[str, Any], service: str, outcome: Outcome, j
     draft = outcome.draft
     if draft is not None:
         previous = state["drafts"].get(service) if outcome.action == "updated" else None
+        url = strip_credentials(draft.url) if draft.url else None
         state["drafts"][service] = {
-            "remote_id": draft.remote_id, "url": draft.url, "marker": draft.marker, "content_hash": job.content_hash,
+            "remote_id": draft.remote_id, "url": url, "marker": draft.marker, "content_hash": job.content_hash,
             "created": (previous or {}).get("created", now), "updated": now,
         }
         state["pending"].pop(service, None)
     entry: dict[str, Any] = {
         "service": service, "action": outcome.action, "remote_id": draft.remote_id if draft else None,
-        "url": draft.url if draft else None, "content_hash": job.content_hash, "time": now,
+        "url": strip_credentials(draft.url) if draft and draft.url else None, "content_hash": job.content_hash,
+        "time": now,
         "test_to": list(outcome.test_recipients),
     }
     if outcome.files:
@@ -216,7 +257,8 @@ def _record(path: Path, state: dict[str, Any], service: str, outcome: Outcome, j
 
 
 def _save(path: Path, state: dict[str, Any]) -> None:
-    write_file(path, json.dumps(state, ensure_ascii=False, indent=2) + "\n")
+    with edition_lock(path.parent):  # a build cleaning the folder's leftovers waits for this write
+        write_file(path, json.dumps(state, ensure_ascii=False, indent=2) + "\n")
 
 
 def _now() -> str:

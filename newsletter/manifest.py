@@ -2,7 +2,8 @@
 
 The build proposes a subject, preheader and story order; from then on the file is the
 editor's. Rebuilds keep every edit (tomlkit preserves comments and layout), append stories
-that appeared since, and warn about stories whose files are gone.
+that appeared since, and warn about stories whose files are gone. The file is only ever
+rewritten by compare-and-swap (``save_manifest``), so a save made while a build runs is kept.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from newsletter.content import DATE_PREFIX, strip_invisible
 from newsletter.errors import ManifestError, printable, shown
 from newsletter.models import Issue, Story
 from newsletter.weeks import Period
+from newsletter.writer import ReadOnlyFile, read_only, read_settled, rewrite_file
 
 if TYPE_CHECKING:
     import tomlkit
@@ -50,6 +52,8 @@ class Manifest:
     created: bool = False
     added: tuple[str, ...] = ()
     warnings: list[str] = field(default_factory=list)
+    original: str | None = None  # the file's text as read (None: there was no file)
+    writable: bool = True  # False: the file is read-only, so the build leaves it as it is
 
     @property
     def changed(self) -> bool:
@@ -58,31 +62,96 @@ class Manifest:
 
 def sync_manifest(path: Path, period: Period, stories: list[Story], config: Config) -> Manifest:
     """Read issue.toml (or propose one) and append the stories it does not know yet."""
-    if not path.exists():
+    text = _read_text(path)
+    if text is None:
         import tomlkit
 
         document = _proposal(period, stories, config, _next_number(path.parent.parent, period.key))
         manifest = _read(path, tomlkit.dumps(document), stories)
         manifest.created = True
         return manifest
-    text = read_manifest(path)
     manifest = _read(path, text, stories)
+    manifest.original = text
+    manifest.text, added = _appended(text, manifest, stories)
+    if added:
+        manifest.order += list(added)
+        manifest.added = added
+        if read_only(path):
+            manifest.writable = False
+            manifest.warnings.append(
+                f"{shown(path)}: the file is read-only, so the new "
+                f"{'stories' if len(added) > 1 else 'story'} {', '.join(added)} "
+                f"{'are' if len(added) > 1 else 'is'} shown at the end of this build but not added to it. "
+                "Make it writable to keep them in the manifest"
+            )
+    return manifest
+
+
+def save_manifest(manifest: Manifest, stories: list[Story]) -> str | None:
+    """Write the build's change to issue.toml by compare-and-swap; returns the text on disk afterwards.
+
+    The change is the proposal (first build) or the stories appended since. If the file
+    changed after the build read it (the editor saved, another build appended), the stories it
+    does not list yet are appended to the text found instead, so nothing saved meanwhile is
+    lost; a file deleted meanwhile stays deleted (the next build proposes a new one). The
+    file's mode is kept and a symbolic link is written through (``writer.rewrite_file``).
+    """
+    if not manifest.changed or not manifest.writable:
+        return manifest.original
+
+    def merge(current: bytes | None) -> bytes | None:
+        if current is None:
+            return manifest.text.encode() if manifest.created else None
+        text = _decoded(manifest.path, current)
+        if text == manifest.original:
+            return manifest.text.encode()
+        merged, _ = _appended(text, _read(manifest.path, text, stories), stories)
+        return merged.encode() if merged != text else None
+
+    try:
+        data = rewrite_file(manifest.path, merge)
+    except ReadOnlyFile:
+        return manifest.original
+    return None if data is None else _decoded(manifest.path, data)
+
+
+def _read_text(path: Path) -> str | None:
+    """issue.toml's text, or None when there is none yet; a folder or an unreadable file is a ManifestError."""
+    if path.is_dir():
+        raise ManifestError(f"{shown(path)}: is a folder, not the issue's manifest. Move it away (the build then "
+                            "proposes a new issue.toml), or put the manifest file in its place.")
+    try:
+        data, _ = read_settled(path)
+    except OSError as error:
+        raise ManifestError(f"{shown(path)}: cannot be read ({error.strerror or error}). It must be a readable "
+                            "file; delete or move what is there to have the build propose a new one.") from None
+    return None if data is None else _decoded(path, data)
+
+
+def _decoded(path: Path, data: bytes) -> str:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ManifestError(f"{shown(path)}: is not UTF-8 text. Save it as UTF-8.") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # as a text-mode read gives it
+
+
+def _appended(text: str, manifest: Manifest, stories: list[Story]) -> tuple[str, tuple[str, ...]]:
+    """``text`` with a [[stories]] table for each story it does not list yet, and their ids."""
     known = set(manifest.order) | manifest.excluded
     new = [story for story in stories if story.id not in known]
-    if new:
-        import tomlkit
+    if not new:
+        return text, ()
+    import tomlkit
 
-        document = tomlkit.parse(text)
-        table = document.get("stories")
-        if table is None:
-            table = tomlkit.aot()
-            document.append("stories", table)
-        for story in new:
-            table.append(_story_table(story))
-        manifest.text = tomlkit.dumps(document)
-        manifest.order += [story.id for story in new]
-        manifest.added = tuple(story.id for story in new)
-    return manifest
+    document = tomlkit.parse(text)
+    table = document.get("stories")
+    if table is None:
+        table = tomlkit.aot()
+        document.append("stories", table)
+    for story in new:
+        table.append(_story_table(story))
+    return tomlkit.dumps(document), tuple(story.id for story in new)
 
 
 def apply_manifest(manifest: Manifest, period: Period, stories: list[Story], warnings: list[str]) -> Issue:
@@ -100,20 +169,6 @@ def apply_manifest(manifest: Manifest, period: Period, stories: list[Story], war
         number=manifest.number,
         warnings=tuple(warnings),
     )
-
-
-def read_manifest(path: Path) -> str:
-    """The text of issue.toml; a folder, an unreadable file or bytes that are not UTF-8 are ManifestErrors."""
-    where = shown(path)
-    if path.is_dir():
-        raise ManifestError(f"{where}: is a folder, not the issue's manifest. Move it away (the build then "
-                            "proposes a new issue.toml), or put the manifest file in its place.")
-    try:
-        return path.read_text("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ManifestError(f"{where}: is not UTF-8 text. Save it as UTF-8.") from None
-    except OSError as error:
-        raise ManifestError(f"{where}: cannot be read ({error.strerror or error}). Check its permissions.") from None
 
 
 def _read(path: Path, text: str, stories: list[Story]) -> Manifest:
@@ -334,4 +389,4 @@ def _next_number(issues_dir: Path, key: str) -> int:
     return highest + 1
 
 
-__all__ = ["Manifest", "apply_manifest", "sync_manifest"]
+__all__ = ["Manifest", "apply_manifest", "save_manifest", "sync_manifest"]

@@ -47,6 +47,8 @@ class Fault:
     delay: float = 0.0
     reset_after_handling: bool = False  # do the work, then drop the connection instead of answering
     status_after_handling: int | None = None  # do the work, then answer with this error status
+    raw: bytes | None = None  # the body exactly as given (HTML, broken gzip), instead of ``body`` as JSON
+    trickle: float = 0.0  # seconds between the bytes of the whole answer, status line and headers included
 
 
 @dataclass
@@ -285,7 +287,7 @@ class FakeMailchimp(FakeService):
             if body["recipients"]["list_id"] != self.list_id:
                 return self.problem(400, "Invalid Resource", "The resource submitted could not be validated.")
             number = next(self.ids)
-            campaign_id = f"c{number:09d}"
+            campaign_id = f"{number:010x}"
             self.drafts[campaign_id] = {**body, "id": campaign_id, "web_id": number, "status": "save",
                                         "archive_url": f"https://mailchi.mp/example/{campaign_id}", "content": {}}
             return 200, {}, self.drafts[campaign_id]
@@ -340,6 +342,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         payload = b"" if data is None else json.dumps(data).encode()
+        if fault and fault.raw is not None:
+            payload = fault.raw
+        if fault and fault.trickle:
+            self._trickle(status, extra, payload, fault.trickle)
+            return
         self.send_response(status)
         self.send_header("Content-Type", extra.pop("Content-Type", "application/json"))
         for name, value in extra.items():
@@ -347,6 +354,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+
+    def _trickle(self, status: int, extra: dict[str, str], payload: bytes, interval: float) -> None:
+        """The whole answer one byte at a time: no read ever waits long, yet the answer never ends."""
+        head = [f"HTTP/1.1 {status} Slow", f"Content-Type: {extra.pop('Content-Type', 'application/json')}",
+                *(f"{k}: {v}" for k, v in extra.items()), f"Content-Length: {len(payload) + 10_000}", "", ""]
+        data = "\r\n".join(head).encode() + payload + b" " * 10_000
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            for byte in data:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(interval)
+                if self.server.stopping:
+                    return
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
@@ -358,6 +379,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: FakeService
+    stopping = False
 
 
 @contextmanager
@@ -372,6 +394,7 @@ def serve(fake: FakeService) -> Iterator[str]:
     try:
         yield fake.base_url
     finally:
+        server.stopping = True  # ends trickling answers
         server.shutdown()
         server.server_close()
         thread.join(5)

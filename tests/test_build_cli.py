@@ -20,7 +20,15 @@ def run(*args: str) -> Result:
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.exists() else {}
+    """The edition as a reader sees it: each file by its name (built files are links into .builds/)."""
+    if not folder.exists():
+        return {}
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if not p.name.startswith(".") and p.is_file()}
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporary files and backups an interrupted or failed write could leave behind."""
+    return [p.name for p in folder.iterdir() if p.name.endswith((".tmp", ".bak"))]
 
 
 def test_build_sample_week(workspace: Path) -> None:
@@ -29,7 +37,7 @@ def test_build_sample_week(workspace: Path) -> None:
     assert result.exit_code == 0, result.output
     folder = workspace / "issues" / "2026-W48"
     assert {"email.html", "email.txt", "issue.json", "issue.toml"} <= {p.name for p in folder.iterdir()}
-    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary files left
+    assert not leftovers(folder)
     data = json.loads((folder / "issue.json").read_text())
     assert len(data["stories"]) == 8 and data["warnings"] == []
     assert all(s["has_analysis"] and s["has_impact"] for s in data["stories"])
@@ -208,15 +216,15 @@ def test_failed_write_leaves_folder_unchanged(workspace: Path, monkeypatch: pyte
 
     def failing_replace(src: str, dst: str) -> None:
         calls.append(str(dst))
-        if len(calls) == 2:  # the second rename fails: a full disk, a yanked drive
+        if len(calls) == 1:  # the rename that would switch to the new edition fails: a full disk, a yanked drive
             raise OSError(28, "No space left on device")
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", failing_replace)
     result = run("build", *WEEK)
     assert result.exit_code == 1 and "No space left on device" in result.output
-    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
-    assert snapshot(folder) == before  # the file already replaced was put back
+    assert not leftovers(folder)
+    assert snapshot(folder) == before  # still the previous edition, and issue.toml untouched
 
 
 def test_every_story_excluded_is_an_error(workspace: Path) -> None:

@@ -336,7 +336,9 @@ def test_addresses_to_open_and_host_names_answered() -> None:
     assert browser_url("192.168.1.20", 8001) == "http://192.168.1.20:8001/"
     assert host_allowed("127.0.0.1", "localhost:8000") and host_allowed("127.0.0.1", None)
     assert not host_allowed("127.0.0.1", "attacker.example")
-    assert host_allowed("0.0.0.0", "newsroom-laptop.local:8000")  # on the network, any name may be used
+    # Listening on the network keeps the check: only names the editor adds join this machine's own.
+    assert not host_allowed("0.0.0.0", "newsroom-laptop.example:8000")
+    assert host_allowed("0.0.0.0", "newsroom-laptop.example:8000", extra=["Newsroom-Laptop.example."])
 
 
 def test_the_state_carries_the_checks_findings_links_included(workspace: Path) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -322,3 +325,351 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
     assert service.get("retries") == "5"
     # The API address follows the key's data centre unless set.
     assert service.get("api_url") == "https://us21.api.mailchimp.com/3.0"
+
+
+# ---- answers that are not the documented success (issue 11, item 1) -----------------------------
+
+CREATE_STATUS = {"listmonk": 200, "buttondown": 201, "mailchimp": 200}
+LOGIN_PAGE = (b"<!doctype html><html><head><title>Sign in</title></head>"
+              b"<body><form action=/login>\x1b[31m</form></body></html>")
+
+
+def wrapped(h: Harness, campaign: dict[str, Any]) -> dict[str, Any]:
+    """A campaign as the service's answer holds it."""
+    return {"data": campaign} if h.name == "listmonk" else campaign
+
+
+def test_a_redirect_is_never_followed_nor_taken_for_success(harness: Harness, run: Run) -> None:
+    # An http:// api_url whose server redirects to https://: the request must not count as done.
+    moved = harness.fake.base_url.replace("http://", "https://") + "/moved"
+    harness.fake.faults.append(Fault("POST", harness.create_path, status=301, headers={"Location": moved}))
+    with pytest.raises(ServiceError) as caught:
+        run()
+    message = caught.value.format_message()
+    assert message.startswith(f"{harness.name}: POST ") and "answered 301" in message
+    assert "scheme should probably be https://, not http://" in message
+    assert f"NEWSLETTER_{harness.name.upper()}_API_URL" in message
+    assert "Created" not in run.text
+    state = read_exports(run.folder)
+    assert state["drafts"] == {} and harness.name in state["pending"]
+    assert not any("moved" in r.path for r in harness.fake.requests)  # never followed
+
+
+def test_a_redirect_to_another_host_names_the_host(harness: Harness, run: Run) -> None:
+    harness.fake.faults.append(Fault("GET", harness.list_path, status=302,
+                                     headers={"Location": "https://lists.example.org/login?next=/api"}))
+    with pytest.raises(ServiceError) as caught:
+        run()
+    assert "host should probably be lists.example.org" in caught.value.format_message()
+    assert creates(harness) == 0
+
+
+def test_an_html_page_is_not_json(harness: Harness, run: Run) -> None:
+    harness.fake.faults.append(Fault("POST", harness.create_path, status=CREATE_STATUS[harness.name],
+                                     headers={"Content-Type": "text/html"}, raw=LOGIN_PAGE))
+    with pytest.raises(ServiceError) as caught:
+        run()
+    message = caught.value.format_message()
+    assert f"answered {CREATE_STATUS[harness.name]} with an HTML page titled 'Sign in'" in message
+    assert "not of a web page or a sign-in page" in message and "\x1b" not in message
+    assert "Created" not in run.text and read_exports(run.folder)["drafts"] == {}
+
+
+def test_an_html_error_page_on_the_lookup_never_means_no_draft(harness: Harness, run: Run) -> None:
+    """The lookup for a draft left by an interrupted run must not take a web page for 'none': that made twins."""
+    harness.fake.faults.append(Fault("GET", harness.list_path, status=200, headers={"Content-Type": "text/html"},
+                                     raw=b"<html><title>Maintenance</title></html>"))
+    with pytest.raises(ServiceError) as caught:
+        run()
+    assert "HTML page titled 'Maintenance'" in caught.value.format_message()
+    assert creates(harness) == 0 and harness.fake.drafts == {}
+
+
+def test_json_of_another_shape_is_an_error(harness: Harness, run: Run) -> None:
+    harness.fake.faults.append(Fault("POST", harness.create_path, status=CREATE_STATUS[harness.name],
+                                     body={"ok": True, "message": "queued"}))
+    with pytest.raises(ServiceError) as caught:
+        run()
+    message = caught.value.format_message()
+    assert "with JSON that is not" in message and "is missing" in message
+    assert "next run finds it by its marker" in message  # a POST: the draft may exist all the same
+    assert read_exports(run.folder)["drafts"] == {}
+
+
+def test_a_lookup_of_another_shape_is_an_error(harness: Harness, run: Run) -> None:
+    shape = {"listmonk": {"data": {"results": "none"}}, "buttondown": {"results": {}}, "mailchimp": {"campaigns": 3}}
+    harness.fake.faults.append(Fault("GET", harness.list_path, status=200, body=shape[harness.name]))
+    with pytest.raises(ServiceError) as caught:
+        run()
+    assert "is an object, not a list" in caught.value.format_message() or \
+        "is a string, not a list" in caught.value.format_message() or \
+        "is a number, not a list" in caught.value.format_message()
+    assert creates(harness) == 0
+
+
+def test_another_success_status_is_not_taken_as_done(harness: Harness, run: Run) -> None:
+    ids = {"listmonk": 7, "buttondown": "00000000-0000-4000-8000-000000000007", "mailchimp": "000000000a"}
+    harness.fake.faults.append(Fault("POST", harness.create_path, status=202,
+                                     body=wrapped(harness, {"id": ids[harness.name]})))
+    with pytest.raises(ServiceError) as caught:
+        run()
+    assert f"answered 202, where {service_class(harness.name).label}'s API answers" in caught.value.format_message()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("bad_id", ["../settings", "12/../../settings", "1 OR 1", "", None])
+def test_an_id_from_an_answer_must_have_the_services_format(harness: Harness, run: Run, bad_id: Any) -> None:
+    harness.fake.faults.append(Fault("POST", harness.create_path, status=CREATE_STATUS[harness.name],
+                                     body=wrapped(harness, {"id": bad_id})))
+    with pytest.raises(ServiceError) as caught:
+        run()
+    message = caught.value.format_message()
+    assert any(why in message for why in ("is missing", "not a whole number", "not a string", "cannot be trusted"))
+    assert read_exports(run.folder)["drafts"] == {}
+    assert not any("settings" in r.path for r in harness.fake.requests)
+
+
+@pytest.mark.parametrize("bad_id", ["../settings", "3/../../settings", "%2e%2e%2fsettings", "12?x=1", "1\n2"])
+def test_an_id_from_exports_json_must_have_the_services_format(harness: Harness, run: Run, bad_id: str) -> None:
+    run.folder.mkdir(parents=True)
+    (run.folder / "exports.json").write_text(json.dumps(
+        {"issue": KEY, "drafts": {harness.name: {"remote_id": bad_id, "marker": f"nl-{KEY}-0a1b2c3d"}},
+         "pending": {}, "history": []}))
+    with pytest.raises(ServiceError) as caught:
+        run()
+    message = caught.value.format_message()
+    assert "exports.json" in message and "--new" in message and "\n" not in message.split(": ", 1)[1]
+    assert harness.fake.requests == []  # nothing went to the service
+
+
+def test_a_malformed_pending_marker_in_exports_json_is_refused(harness: Harness, run: Run) -> None:
+    run.folder.mkdir(parents=True)
+    (run.folder / "exports.json").write_text(json.dumps(
+        {"issue": KEY, "drafts": {}, "pending": {harness.name: {"marker": "x'] OR tags:*"}}, "history": []}))
+    with pytest.raises(ServiceError) as caught:
+        run()
+    assert '"pending"' in caught.value.format_message()
+    assert harness.fake.requests == []
+
+
+# ---- calls that never end (item 2) -----------------------------------------------------------------
+
+def test_a_trickling_server_is_cut_off_by_the_deadline(harness: Harness, run: Run,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    prefix = f"NEWSLETTER_{harness.name.upper()}_"
+    monkeypatch.setenv(prefix + "TIMEOUT", "5")  # each byte comes well within the per-read timeout
+    monkeypatch.setenv(prefix + "DEADLINE", "1")
+    monkeypatch.setenv(prefix + "RETRIES", "1")
+    harness.fake.faults.append(Fault("GET", harness.list_path, times=9, status=200, body={}, trickle=0.05))
+    started = time.monotonic()
+    with pytest.raises(ServiceError) as caught:
+        run()
+    assert time.monotonic() - started < 30  # generous: without the deadline it never ends
+    message = caught.value.format_message()
+    assert "did not finish answering within the 1 s deadline" in message and "2 tries" in message
+    assert creates(harness) == 0
+
+
+def test_a_silent_server_costs_no_more_than_the_retry_budget(harness: Harness, run: Run,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    prefix = f"NEWSLETTER_{harness.name.upper()}_"
+    for key, value in {"TIMEOUT": "0.2", "RETRIES": "50", "RETRY_BUDGET": "1.5", "RETRY_BASE_DELAY": "0.05"}.items():
+        monkeypatch.setenv(prefix + key, value)
+    harness.fake.faults.append(Fault("GET", harness.list_path, times=99, delay=30, status=200, body={}))
+    started = time.monotonic()
+    with pytest.raises(ServiceError) as caught:
+        run()
+    assert time.monotonic() - started < 30
+    lookups = [r for r in harness.fake.requests if r.method == "GET"]
+    assert 2 <= len(lookups) < 20  # the budget stopped it, long before 50 retries
+    message = caught.value.format_message()
+    assert "did not answer within 0.2 s" in message or "before the retry budget (1.5 s" in message
+
+
+class Clock:
+    """Virtual time: a request that times out advances it by the timeout, a wait by its length."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.mark.parametrize("failure", ["silent", "refused", "429", "429-retry-after", "503-retry-after-date"])
+def test_a_dead_service_costs_under_a_minute_with_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               failure: str) -> None:
+    import httpx
+
+    for key in ("TIMEOUT", "DEADLINE", "RETRIES", "RETRY_BUDGET", "RETRY_BASE_DELAY", "RETRY_MAX_DELAY"):
+        monkeypatch.delenv(f"NEWSLETTER_LISTMONK_{key}", raising=False)
+    monkeypatch.setenv("NEWSLETTER_LISTMONK_API_URL", "https://lists.example.org")
+    for key, value in {"USERNAME": "u", "TOKEN": "t0ken-value", "LIST_IDS": "3"}.items():
+        monkeypatch.setenv(f"NEWSLETTER_LISTMONK_{key}", value)
+    clock = Clock()
+
+    def dead(request: httpx.Request) -> httpx.Response:
+        if failure == "silent":  # accepts, then never says a word: each try costs its read timeout
+            clock.now += request.extensions["timeout"]["read"]
+            raise httpx.ReadTimeout("timed out", request=request)
+        if failure == "refused":
+            clock.now += 0.01
+            raise httpx.ConnectError("refused", request=request)
+        headers = {"429-retry-after": {"Retry-After": "60"},
+                   "503-retry-after-date": {"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"}}.get(failure, {})
+        return httpx.Response(503 if failure.startswith("503") else 429, headers=headers, json={"message": "busy"})
+
+    cls = service_class("listmonk")
+    assert cls is not None
+    service = cls(make_config(tmp_path), echo=lambda _: None, warn=lambda _: None, sleep=clock.sleep,
+                  transport=httpx.MockTransport(dead))
+    service.clock = clock  # type: ignore[attr-defined]
+    with pytest.raises(ServiceError) as caught:
+        export_email(service, KEY, tmp_path / "issues" / KEY, make_email(), STANDALONE, echo=lambda _: None)
+    assert clock.now < 60, f"{failure}: {clock.now:.0f} s"
+    if "retry-after" in failure:
+        assert clock.now == 0 and "asks to wait" in caught.value.format_message()
+
+
+def test_retry_after_in_other_digits_is_ignored_not_a_crash(harness: Harness, run: Run) -> None:
+    harness.fake.faults.append(Fault("GET", harness.list_path, status=429, headers={"Retry-After": "²"},
+                                     body={"detail": "slow down", "message": "slow down"}))
+    assert run().action == "created"
+    assert run.sleeps == [0.01]  # the ordinary back-off
+
+
+def test_a_body_that_cannot_be_decoded_is_an_error(harness: Harness, run: Run) -> None:
+    harness.fake.faults.append(Fault("GET", harness.list_path, status=200, raw=b"this is not gzip at all",
+                                     headers={"Content-Encoding": "gzip"}))
+    with pytest.raises(ServiceError) as caught:
+        run()
+    message = caught.value.format_message()
+    assert "cannot be decoded (Content-Encoding: gzip" in message and creates(harness) == 0
+
+
+def test_a_next_page_on_another_host_is_not_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    h = _buttondown()
+    with serve(h.fake) as url:
+        monkeypatch.setenv("NEWSLETTER_BUTTONDOWN_API_URL", url + "/v1")
+        monkeypatch.setenv("NEWSLETTER_BUTTONDOWN_API_KEY", h.fake.api_key)
+        h.fake.faults.append(Fault("GET", r"/v1/emails", status=200,
+                                   body={"results": [], "next": "https://collector.example/v1/emails?page=2"}))
+        with pytest.raises(ServiceError) as caught:
+            Run(tmp_path, "buttondown")()
+    message = caught.value.format_message()
+    assert "collector.example" in message and "was not followed" in message
+    assert creates(h) == 0
+
+
+# ---- secrets (item 5) ------------------------------------------------------------------------------
+
+def test_a_non_ascii_credential_is_named_not_shown(harness: Harness, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "TOKEN" if harness.name == "listmonk" else "API_KEY"
+    secret = harness.env[key].replace("-", "\u00a0", 1)  # a no-break space, pasted from a web page
+    monkeypatch.setenv(f"NEWSLETTER_{harness.name.upper()}_{key}", secret)
+    with pytest.raises(ConfigError) as caught:
+        run()
+    message = caught.value.format_message()
+    assert "U+00A0 NO-BREAK SPACE" in message and "Copy it again" in message
+    assert secret not in message and "secret" not in message
+    assert harness.fake.requests == []
+
+
+def test_a_credential_with_a_line_break_is_refused_without_showing_it(harness: Harness, run: Run,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "TOKEN" if harness.name == "listmonk" else "API_KEY"
+    monkeypatch.setenv(f"NEWSLETTER_{harness.name.upper()}_{key}", "first-half-3141\nsecond-half-2718")
+    with pytest.raises(ConfigError) as caught:
+        run()
+    message = caught.value.format_message()
+    assert "a line break" in message and f"NEWSLETTER_{harness.name.upper()}_{key}" in message
+    assert "first-half" not in message and "second-half" not in message
+
+
+def test_credentials_in_api_url_are_refused_in_the_settings_file(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWSLETTER_LISTMONK_API_URL", raising=False)
+    for key, value in {"USERNAME": "u", "TOKEN": "t0ken-value", "LIST_IDS": "3"}.items():
+        monkeypatch.setenv(f"NEWSLETTER_LISTMONK_{key}", value)
+    (tmp_path / "newsletter.toml").write_text('[export.listmonk]\napi_url = "https://admin:hunter2-pw@lists.example.org"\n')
+    cls = service_class("listmonk")
+    assert cls is not None
+    with pytest.raises(ConfigError) as caught:
+        cls(make_config(tmp_path, {"listmonk": {"api_url": "https://admin:hunter2-pw@lists.example.org"}}))
+    message = caught.value.format_message()
+    assert "newsletter.toml:2" in message and "NEWSLETTER_LISTMONK_API_URL" in message
+    assert "hunter2" not in message and "https://lists.example.org" in message
+
+
+def test_credentials_in_api_url_from_the_environment_never_show(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    h = _mailchimp()
+    with serve(h.fake) as url:
+        # Mailchimp takes HTTP Basic with any user name and the key as password: the URL form works.
+        monkeypatch.setenv("NEWSLETTER_MAILCHIMP_API_URL", url.replace("http://", f"http://anyone:{h.fake.api_key}@")
+                           + "/3.0")
+        monkeypatch.setenv("NEWSLETTER_MAILCHIMP_API_KEY", h.fake.api_key)
+        monkeypatch.setenv("NEWSLETTER_MAILCHIMP_LIST_ID", h.fake.list_id)
+        run = Run(tmp_path, "mailchimp")
+        run(dry_run=True)
+        result = run()
+        h.fake.faults.append(Fault("PATCH", r"/3.0/campaigns/.*", status=400, body={"title": "Bad", "detail": "no"}))
+        with pytest.raises(ServiceError) as caught:
+            run()
+    assert result.action == "created"
+    stored = (tmp_path / "issues" / KEY / "exports.json").read_text()
+    for text in (run.text, stored, caught.value.format_message()):
+        assert h.fake.api_key not in text and "anyone:" not in text
+    assert "http://127.0.0.1:" in caught.value.format_message()  # the address, without what came before @
+
+
+def test_every_form_of_a_secret_is_redacted() -> None:
+    from newsletter.services.redaction import Secrets
+
+    secrets = Secrets()
+    secrets.add("s3cr3t/pa ss")
+    secrets.add("tok\nen-4242")
+    user_pass_b64 = base64.b64encode(b"\0newsroom\0s3cr3t/pa ss").decode()
+    texts = {
+        "plain": "password s3cr3t/pa ss refused",
+        "url-encoded": "https://x.example/?p=s3cr3t%2Fpa%20ss",
+        "form-encoded": "p=s3cr3t%2Fpa+ss",
+        "repr": "Illegal header value b'token tok\\nen-4242'",
+        "split at the line break": "LocalProtocolError: value 'tok' then 'en-4242'",
+        "json": '{"token": "tok\\nen-4242"}',
+        "base64": f"535 5.7.8 {base64.b64encode(b's3cr3t/pa ss').decode()} rejected",
+        "base64 inside AUTH PLAIN": f"535 Authentication failed for {user_pass_b64}",
+        "authorization": "Authorization: Bearer abcdef123456",
+    }
+    for kind, text in texts.items():
+        redacted = secrets.redact(text)
+        for leak in ("s3cr3t", "en-4242", "abcdef123456", user_pass_b64[:12]):
+            assert leak not in redacted, f"{kind}: {redacted}"
+    assert secrets.redact("nothing secret here, Authorization-free") == "nothing secret here, Authorization-free"
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "ten"])
+def test_a_time_setting_must_be_a_finite_number(harness: Harness, run: Run, monkeypatch: pytest.MonkeyPatch,
+                                                value: str) -> None:
+    monkeypatch.setenv(f"NEWSLETTER_{harness.name.upper()}_DEADLINE", value)
+    with pytest.raises(ConfigError) as caught:
+        run()
+    assert f"NEWSLETTER_{harness.name.upper()}_DEADLINE" in caught.value.format_message()
+    assert harness.fake.requests == []
+
+
+def test_an_unencrypted_api_url_to_another_machine_warns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_LISTMONK_API_URL", "http://lists.example.org")
+    for key, value in {"USERNAME": "u", "TOKEN": "t0ken-value", "LIST_IDS": "3"}.items():
+        monkeypatch.setenv(f"NEWSLETTER_LISTMONK_{key}", value)
+    warnings: list[str] = []
+    cls = service_class("listmonk")
+    assert cls is not None
+    cls(make_config(tmp_path), warn=warnings.append)
+    assert warnings and "unencrypted to lists.example.org" in warnings[0]
+    monkeypatch.setenv("NEWSLETTER_LISTMONK_API_URL", "ftp://lists.example.org")
+    with pytest.raises(ConfigError) as caught:
+        cls(make_config(tmp_path))
+    assert "must be a web address starting with https://" in caught.value.format_message()

@@ -24,10 +24,15 @@ __all__ = ["serve", "LiveIssue", "Outcome", "PreviewServer", "bind", "url_of"]
 
 
 def serve(config: Config, selection: Selection, *, config_path: Path | None, host: str = "127.0.0.1",
-          port: int = 8000, open_browser: bool = True, echo: Callable[[str], Any] = click.echo) -> None:
-    """Build, serve on host:port until Ctrl-C, rebuild on every change of the edition's sources."""
+          port: int = 8000, open_browser: bool = True, echo: Callable[[str], Any] = click.echo,
+          allowed_hosts: tuple[str, ...] = ()) -> None:
+    """Build, serve on host:port until Ctrl-C, rebuild on every change of the edition's sources.
+
+    ``allowed_hosts``: names besides this machine's own that the page may be opened by (the
+    Host header check against DNS rebinding stays on whatever ``host`` is).
+    """
     live = LiveIssue(config, selection, config_path=config_path, echo=echo)
-    server = bind(host, port, live)  # before building: a busy port should fail at once
+    server = bind(host, port, live, allowed_hosts)  # before building: a busy port should fail at once
     stop = threading.Event()
     try:
         outcome = live.rebuild()
@@ -38,6 +43,7 @@ def serve(config: Config, selection: Selection, *, config_path: Path | None, hos
             _warn("The build failed (see above): the page shows why until you fix it and save.")
         if not server.loopback:
             _warn(f"Listening on {host}: anyone on your network can open the preview.")
+            _warn(f"It answers to these names: {server.hosts.describe()}; add others with --allow-host NAME.")
         echo("It rebuilds when an article, a template, issue.toml or newsletter.toml changes. Press Ctrl-C to stop.")
         if open_browser:
             threading.Thread(target=_open, args=(url, echo), name="preview-browser", daemon=True).start()

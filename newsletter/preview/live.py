@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import threading
 import time
 import traceback
@@ -85,10 +86,16 @@ def _where(error: ContentError, root: Path) -> str:
 
 
 def _digest(path: Path) -> str | None:
+    """A digest of issue.toml's text as the build reads it (a BOM or CR/LF line ends do not count)."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        text = path.read_bytes().decode("utf-8-sig", "replace")
     except OSError:
         return None
+    return _text_digest(text)
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.replace("\r\n", "\n").replace("\r", "\n").encode()).hexdigest()
 
 
 class LiveIssue:
@@ -181,7 +188,10 @@ class LiveIssue:
             else:
                 built = result
                 key = result.period.key
-                self._own_manifest = _digest(result.folder / MANIFEST_NAME)
+                # What the build read (and appended to), not what is on disk now: an edit saved
+                # during the build differs from it, so its change event still rebuilds.
+                built_from = getattr(result, "manifest_text", None)
+                self._own_manifest = _text_digest(built_from) if built_from else _digest(result.folder / MANIFEST_NAME)
                 outcome = Outcome(generation, key, True, time.time(), time.monotonic() - started,
                                   warnings=tuple(result.issue.warnings))
                 plural = "s" if len(outcome.warnings) != 1 else ""
@@ -280,7 +290,13 @@ class LiveIssue:
         folder = self.folder()
         if folder is not None:
             flat.append(folder)
+            flat.append(self.manifest_file(folder).parent)  # issue.toml may be a link to elsewhere
         return _existing(deep), _existing(p for p in flat if p not in deep)
+
+    @staticmethod
+    def manifest_file(folder: Path) -> Path:
+        """The file the edition's issue.toml is: itself, or what its symbolic link points to."""
+        return Path(os.path.realpath(folder / MANIFEST_NAME))
 
     def source_dirs(self) -> tuple[Path, ...]:
         """The article folder and every theme folder, whether they exist now or not."""
@@ -298,7 +314,7 @@ class LiveIssue:
         config = self.config
         out_dir = config.out_dir.resolve()
         folder = self.folder()
-        if folder is not None and path == folder / MANIFEST_NAME:
+        if folder is not None and path in (folder / MANIFEST_NAME, self.manifest_file(folder)):
             # The build itself writes issue.toml on the first build and when it appends a story.
             return _digest(path) != self._own_manifest
         if _inside(path, out_dir):

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import functools
 import ipaddress
 import json
+import os
 import re
 import socket
+import stat
+import threading
+from collections.abc import Iterable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -16,6 +22,7 @@ from urllib.parse import parse_qs, unquote
 
 from newsletter.errors import NewsletterError
 from newsletter.preview.live import LiveIssue
+from newsletter.writer import build_named, link_target
 
 # An edition's folder name: 2026-W48, or 2026-11-01_2026-11-09. No dots, no slashes: no way out.
 KEY = r"[0-9A-Za-z][0-9A-Za-z_-]{0,63}"
@@ -34,6 +41,9 @@ SHELL_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-s
 # The email may load its images and fonts from anywhere, as in a mail client, but never run a script.
 EMAIL_CSP = "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 KEEPALIVE_SECONDS = 15.0
+IDLE_SECONDS = 20.0  # a connection that sends no complete request within this is closed
+LISTEN_QUEUE = 256  # connections waiting to be accepted; a burst of page loads must not be dropped
+MAX_SERVED = 64 * 1024 * 1024
 
 
 def editions(out_dir: Path) -> list[str]:
@@ -47,19 +57,84 @@ def editions(out_dir: Path) -> list[str]:
     return sorted(keys, reverse=True)
 
 
-def built_file(out_dir: Path, key: str, name: str) -> Path | None:
-    """The path of one built file, or None: symlinks and anything resolving outside issues/ are refused."""
+# Opening relative to an open folder, never following a link, closes the gap between a check
+# and the open (a link swapped in meanwhile). Windows has neither; it gets the checks by path.
+_AT = {os.open, os.stat, os.readlink} <= os.supports_dir_fd and hasattr(os, "O_NOFOLLOW")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+
+
+def read_built(out_dir: Path, key: str, name: str) -> bytes | None:
+    """One built file's bytes, or None when it must not be served.
+
+    Served: a regular file with a single link (``st_nlink == 1``), reached from ``out_dir``
+    without following any symbolic link except the edition's own, which the build writes and
+    whose targets are checked (``issues/<key>/<name> -> .current/<name>``, ``.current ->
+    .builds/<id>``; see ``newsletter.writer``). Refused: symbolic links anywhere else, hard
+    links (a second name of a file elsewhere), folders, devices and FIFOs.
+    """
     if not re.fullmatch(KEY, key) or name not in BUILT_FILES:
         return None
+    if not _AT:
+        return _read_built_by_path(out_dir, key, name)
+    opened: list[int] = []
+
+    def enter(part: str, parent: int) -> int:
+        opened.append(os.open(part, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=parent))
+        return opened[-1]
+
+    try:
+        opened.append(os.open(out_dir, os.O_RDONLY | _DIRECTORY))
+        edition = enter(key, opened[0])
+        parent = edition
+        if stat.S_ISLNK(os.stat(name, dir_fd=edition, follow_symlinks=False).st_mode):
+            build = build_named(os.readlink(".current", dir_fd=edition))
+            if os.readlink(name, dir_fd=edition) != link_target(name) or build is None:
+                return None
+            for part in build.split("/"):
+                parent = enter(part, parent)
+        opened.append(os.open(name, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0), dir_fd=parent))
+        return _regular_contents(opened[-1])
+    except OSError:
+        return None
+    finally:
+        for fd in opened:
+            os.close(fd)
+
+
+def _regular_contents(fd: int) -> bytes | None:
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1 or info.st_size > MAX_SERVED:
+        return None
+    with open(fd, "rb", closefd=False) as handle:
+        return handle.read(MAX_SERVED + 1)[:MAX_SERVED]
+
+
+def _read_built_by_path(out_dir: Path, key: str, name: str) -> bytes | None:
     folder = out_dir / key
     path = folder / name
-    if folder.is_symlink() or path.is_symlink() or not path.is_file():
+    try:
+        if folder.is_symlink() or not folder.is_dir():
+            return None
+        if path.is_symlink():
+            build = build_named(os.readlink(folder / ".current"))
+            if os.readlink(path) != link_target(name) or build is None:
+                return None
+            parts = build.split("/")
+            if any((folder.joinpath(*parts[: i + 1])).is_symlink() for i in range(len(parts))):
+                return None
+            path = folder.joinpath(*parts, name)
+            if path.is_symlink():
+                return None
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError:
         return None
     try:
-        path.resolve(strict=True).relative_to(out_dir.resolve(strict=True))
-    except (OSError, ValueError):
+        return _regular_contents(fd)
+    except OSError:
         return None
-    return path
+    finally:
+        os.close(fd)
 
 
 # -- light and dark -----------------------------------------------------------------------
@@ -110,13 +185,20 @@ def _gathered(live: LiveIssue) -> dict[str, Any]:
 
 
 class PreviewServer(ThreadingHTTPServer):
-    """A threading HTTP server that knows the live edition and which Host names it answers to."""
+    """A threading HTTP server that knows the live edition and which Host names it answers to.
+
+    It queues up to LISTEN_QUEUE connections while busy, and closes a connection that sends no
+    complete request within ``idle_timeout`` seconds, so idle connections cannot pile up.
+    """
 
     daemon_threads = True  # an open event stream must not keep Ctrl-C waiting
+    request_queue_size = LISTEN_QUEUE
 
-    def __init__(self, address: tuple[str, int], live: LiveIssue):
+    def __init__(self, address: tuple[str, int], live: LiveIssue, allowed_hosts: Iterable[str] = ()):
         self.live = live
+        self.idle_timeout = IDLE_SECONDS
         super().__init__(address, PreviewHandler)
+        self.hosts = HostNames(self.host, allowed_hosts)
 
     @property
     def port(self) -> int:
@@ -131,7 +213,7 @@ class PreviewServer(ThreadingHTTPServer):
         return is_loopback(self.host)
 
     def host_allowed(self, header: str | None) -> bool:
-        return host_allowed(self.host, header)
+        return self.hosts.allows(header)
 
 
 def is_loopback(address: str) -> bool:
@@ -141,12 +223,89 @@ def is_loopback(address: str) -> bool:
         return False
 
 
-def host_allowed(bound: str, header: str | None) -> bool:
-    """On loopback, answer only to local names: a web page cannot reach the preview by DNS rebinding."""
-    if header is None or not is_loopback(bound):
-        return True
-    name = header.rsplit(":", 1)[0] if not header.endswith("]") else header
-    return name.strip("[]").lower() in {"localhost", "127.0.0.1", "::1", bound}
+class HostNames:
+    """The Host header values the preview answers to, whatever address it listens on.
+
+    A web page elsewhere can point its own name at this machine (DNS rebinding) and then read
+    the preview as if it were that site; its requests carry its own name in Host. So only
+    these are answered: ``localhost`` and ``*.localhost``, this machine's names (its host
+    name, its fully qualified name, ``<name>.local`` as phones on the same network use it),
+    an address of this machine written as such (a name cannot be rebound if it is an
+    address), and the names the editor adds (``--allow-host``).
+    """
+
+    def __init__(self, bound: str = "127.0.0.1", extra: Iterable[str] = ()):
+        self.bound = bound
+        self.extra = frozenset(n for n in (_plain_name(name) for name in extra) if n)
+        self._machine: frozenset[str] | None = None
+        self._lock = threading.Lock()
+
+    def machine_names(self) -> frozenset[str]:
+        """This machine's own names, looked up once (a fully qualified name may need DNS)."""
+        with self._lock:
+            if self._machine is None:
+                names = {socket.gethostname()}
+                with contextlib.suppress(OSError):
+                    names.add(socket.getfqdn())
+                short = {name.split(".")[0] for name in names}
+                every = {*names, *short, *(f"{name}.local" for name in short)}
+                self._machine = frozenset(n for n in map(_plain_name, every) if n)
+            return self._machine
+
+    def allows(self, header: str | None) -> bool:
+        if header is None:
+            return True  # only a browser sends Host on its own; HTTP/1.0 tools may leave it out
+        name = _host_of(header)
+        if not name:
+            return False
+        if name == "localhost" or name.endswith(".localhost") or name in self.extra:
+            return True
+        try:
+            address = ipaddress.ip_address(name.split("%")[0])
+        except ValueError:
+            return name in self.machine_names()
+        return address.is_loopback or name == self.bound or _own_address(name)
+
+    def describe(self) -> str:
+        names = ["localhost", *sorted(self.machine_names()), "this machine's addresses", *sorted(self.extra)]
+        return ", ".join(dict.fromkeys(names))
+
+
+def host_allowed(bound: str, header: str | None, extra: Iterable[str] = ()) -> bool:
+    """Whether a preview listening on ``bound`` answers a request with this Host header (see HostNames)."""
+    return HostNames(bound, extra).allows(header)
+
+
+def _host_of(header: str) -> str | None:
+    """The name or address in a Host header, lower case, without port, brackets or final dot."""
+    header = header.strip()
+    if header.startswith("["):
+        end = header.find("]")
+        if end < 0 or header[end + 1:] and not re.fullmatch(r":[0-9]{1,5}", header[end + 1:]):
+            return None
+        return _plain_name(header[1:end])
+    name, _, port = header.partition(":")
+    if port and not re.fullmatch(r"[0-9]{1,5}", port):
+        return None
+    return _plain_name(name)
+
+
+def _plain_name(name: str) -> str | None:
+    name = name.strip().rstrip(".").lower()
+    return name if name and re.fullmatch(r"[0-9a-z.:%_-]+", name) else None
+
+
+@functools.lru_cache(maxsize=256)
+def _own_address(address: str) -> bool:
+    """Whether ``address`` belongs to this machine: only then can a socket be bound to it."""
+    try:
+        family, kind, proto, _, where = socket.getaddrinfo(address, 0, type=socket.SOCK_STREAM,
+                                                           flags=socket.AI_NUMERICHOST)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.bind(where)
+    except OSError:
+        return False
+    return True
 
 
 def browser_url(host: str, port: int) -> str:
@@ -160,7 +319,7 @@ def browser_url(host: str, port: int) -> str:
     return f"http://{host}:{port}/"
 
 
-def bind(host: str, port: int, live: LiveIssue) -> PreviewServer:
+def bind(host: str, port: int, live: LiveIssue, allowed_hosts: Iterable[str] = ()) -> PreviewServer:
     """Listen on host:port, or explain in one sentence why it is not possible and what to do."""
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
@@ -172,7 +331,7 @@ def bind(host: str, port: int, live: LiveIssue) -> PreviewServer:
         address_family = family
 
     try:
-        return Server((host, port), live)
+        return Server((host, port), live, allowed_hosts)
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             other = port + 1 if port < 65535 else 8000
@@ -211,6 +370,12 @@ class PreviewHandler(BaseHTTPRequestHandler):
                    extra={"Allow": "GET, HEAD"})
 
     do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_POST
+
+    def setup(self) -> None:
+        super().setup()
+        # Waiting for a request (or for a client to take an answer) ends after this: an idle
+        # connection is closed instead of holding a thread forever.
+        self.connection.settimeout(self.server.idle_timeout)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the terminal is for build results, not one line per request."""
@@ -263,18 +428,13 @@ class PreviewHandler(BaseHTTPRequestHandler):
                     self.wfile.write(b": keep-alive\n\n")
                 self.wfile.flush()
                 live.wait(seen, KEEPALIVE_SECONDS)
-        except (BrokenPipeError, ConnectionResetError):
-            return  # the page was closed or reloaded
+        except OSError:
+            return  # the page was closed or reloaded, or stopped reading
 
     def _route_built(self, match: re.Match[str], params: dict[str, list[str]], send_body: bool) -> None:
         key, name = match.groups()
-        path = built_file(self.server.live.config.out_dir, key, name)
-        if path is None:
-            self._not_found(send_body)
-            return
-        try:
-            data = path.read_bytes()
-        except OSError:
+        data = read_built(self.server.live.config.out_dir, key, name)
+        if data is None:
             self._not_found(send_body)
             return
         extra = {}
@@ -315,5 +475,5 @@ class PreviewHandler(BaseHTTPRequestHandler):
             self.end_headers()
             if send_body:
                 self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the browser moved on before the answer was complete
+        except OSError:
+            pass  # the browser moved on before the answer was complete, or stopped reading

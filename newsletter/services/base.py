@@ -4,31 +4,65 @@ Every mailing service runs the same fixed sequence, like anymail's ``AnymailBase
 ``export()`` calls ``build_payload`` (the email in the service's own shape) -> ``send`` (create or
 update the draft, send tests) -> ``parse_result`` (what happened, for exports.json and the user).
 ``HttpService`` adds the draft bookkeeping shared by the API services (find by marker, create,
-update, test) and one ``call()`` that every request goes through: timeouts, bounded retries on
-429/5xx honouring Retry-After, the service's own error message on refusal, dry-run printing with
-secrets redacted.
+update, test) and one ``call()`` that every request goes through: a timeout on each read and a
+deadline on the whole exchange, bounded retries on 429/5xx honouring Retry-After within a retry
+budget for the whole export, the service's own error message on refusal, dry-run printing.
+Every message a service produces, errors included, has its secrets redacted.
+
+What a service declares, and what the base class holds it to:
+
+- ``name``, ``label``, ``summary``, ``features``, ``docs_url`` and ``settings_spec`` (an HTTP
+  service appends ``*HTTP_SETTINGS``: timeout, deadline, retries, retry_budget, delays).
+- ``id_pattern`` and ``id_kind``: the format of the service's draft ids. An id read from
+  exports.json or from an answer must match it in full before it goes into a URL; build
+  Drafts with ``self.draft(id, url, marker)``, which checks the id and the link.
+- For every request, ``call(method, path, expect=Expect(statuses, fields))``: the answer the
+  API documents for success. A call succeeds only on one of those statuses with a JSON body
+  holding those fields (dotted paths, with their JSON types); anything else (a redirect, another
+  status, HTML, JSON of another shape) is a ServiceError naming the service, the status and what
+  to check. Without ``expect`` a call accepts any 2xx whose body, if any, is JSON.
+- Optionally ``error_message`` (the service's error format), ``refusal_hint`` and
+  ``auth_headers``; secrets it derives (an encoded token) go through ``add_secret``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import unquote
 
+import click
 import httpx
 
 from newsletter.config import Config, env_setting, line_of
 from newsletter.errors import ConfigError, ServiceError, SettingMissing, shown
 from newsletter.manual import see
 from newsletter.models import Links, RenderedEmail
+from newsletter.services.deadline import Deadline
+from newsletter.services.redaction import (
+    REDACTED,
+    Secrets,
+    describe_character,
+    one_line,
+    strip_credentials,
+    unsafe_character,
+    url_credentials,
+    web_url,
+)
 
 Echo = Callable[[str], Any]
-REDACTED = "***"
+__all__ = ["REDACTED", "Deadline", "Draft", "Expect", "ExportJob", "Features", "HttpService", "Outcome", "Refused",
+           "Response", "Service", "Setting", "HTTP_SETTINGS", "prepare_email", "split_list"]
+DRY_ID = "<new id>"  # the id a dry run shows for a draft it would create
+MAX_ANSWER = 32 * 1024 * 1024  # bytes: more is not an answer of an API this tool talks to
+MARKER = re.compile(r"nl-[0-9A-Za-z][0-9A-Za-z_-]{0,63}-[0-9a-f]{8}")  # what export.py writes on a draft
 
 
 class Refused(ServiceError):
@@ -50,12 +84,19 @@ class Setting:
     default: str | None = None
 
 
-# Settings every HTTP service understands; tests shorten them, users rarely need to.
+# Settings every HTTP service understands; tests shorten them, users rarely need to. With these
+# defaults a service that never answers costs at most retry_budget (40 s), well under a minute.
 HTTP_SETTINGS = (
-    Setting("timeout", "seconds to wait for each request", required=False, default="30"),
-    Setting("retries", "how many times to retry after a 429, a 5xx or a network error", required=False, default="3"),
+    Setting("timeout", "seconds each connect or read may wait for the service", required=False, default="10"),
+    Setting("deadline", "seconds one request may take in all, from connecting to the answer's last byte",
+            required=False, default="20"),
+    Setting("retries", "how many times one request is retried after a 429, a 5xx or a network error",
+            required=False, default="3"),
+    Setting("retry_budget", "seconds an export may spend on failed tries and the waits between them, all "
+            "requests together", required=False, default="40"),
     Setting("retry_base_delay", "first back-off delay in seconds (doubles each retry)", required=False, default="1"),
-    Setting("retry_max_delay", "longest wait in seconds, also caps Retry-After", required=False, default="60"),
+    Setting("retry_max_delay", "longest wait in seconds; a service asking (Retry-After) for longer ends the export",
+            required=False, default="30"),
 )
 
 # Which "view online" link a service's drafts carry: the build's (the web archive's page, see
@@ -127,17 +168,25 @@ class Service:
     features: ClassVar[Features]
     settings_spec: ClassVar[tuple[Setting, ...]] = ()
     docs_url: ClassVar[str] = ""
+    # The service's draft ids; the default admits only letters, digits, "_" and "-": nothing
+    # that could step out of a URL path. Services declare their own, exact format.
+    id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[A-Za-z0-9_-]{1,64}")
+    id_kind: ClassVar[str] = "draft id"
 
     def __init__(self, config: Config, *, echo: Echo = print, client: httpx.Client | None = None,
-                 transport: httpx.BaseTransport | None = None, sleep: Callable[[float], None] = time.sleep):
+                 transport: httpx.BaseTransport | None = None, sleep: Callable[[float], None] = time.sleep,
+                 warn: Echo | None = None):
         self.config = config
-        self.echo = echo
+        self._secrets = Secrets()
+        # Results go to ``echo``, diagnostics (retries, warnings) to ``warn`` (stderr by default);
+        # both are redacted, whatever a service passes them.
+        self.echo: Echo = lambda text: echo(self.redact(text))
+        say = warn if warn is not None else (lambda text: click.echo(text, err=True))
+        self.warn: Echo = lambda text: say(self.redact(text))
         self._client = client
         self._transport = transport
         self.sleep = sleep
-        self._secrets: set[str] = set()
         self.dry_run = False
-        self.echo_error: Echo = echo  # progress and retries; export sends them to stderr
         self.values = self._load_settings()
 
     # ---- settings -------------------------------------------------------------------------
@@ -197,7 +246,8 @@ class Service:
                 f"the settings file. Delete it there and set the environment variable {self.env_name(key)} instead."
             )
         value = env_setting(self.name, key)
-        if value is None and key in table:
+        from_file = value is None and key in table
+        if from_file:
             raw = table[key]
             if isinstance(raw, list):
                 value = ",".join(str(item) for item in raw)
@@ -210,13 +260,37 @@ class Service:
         if value is not None:
             value = value.strip()
             if secret and value:
-                self._secrets.add(value)
+                self.add_secret(value)
+            self._check_value(key, value, secret, from_file)
         if not value:
             value = None
         if value is None and required:
             spec = next((s for s in self.settings_spec if s.key == key), Setting(key, key, secret=secret))
             raise SettingMissing(self.name, f"{self.label} needs {self._where(spec)}.")
         return value
+
+    def _check_value(self, key: str, value: str, secret: bool, from_file: bool) -> None:
+        """No control characters in any setting, and no password written into a URL in the settings file."""
+        where = (f"{line_of(self.config.path, f'export.{self.name}', key)}: [export.{self.name}] {key}" if from_file
+                 else f"The environment variable {self.env_name(key)}")
+        bad = unsafe_character(value)
+        if bad is not None:
+            shown_value = "" if secret else f" ({one_line(value, 80)!r})"
+            raise ConfigError(f"{where}{shown_value} contains {describe_character(bad)}, which no {self.label} "
+                              "setting can hold (copied with the end of a line?). Set it again without it.")
+        credentials = url_credentials(value)
+        if credentials is None:
+            return
+        user, password = credentials
+        if from_file:
+            raise ConfigError(
+                f"{where} holds a user name and password ({strip_credentials(value)} with \"...@\" before the "
+                f"host). Credentials must not be in the settings file, which is shared: remove them there and set "
+                f"the whole address in the environment variable {self.env_name(key)} instead."
+            )
+        for part in (password, unquote(password), f"{user}:{password}", f"{unquote(user)}:{unquote(password)}"):
+            if len(part) > 1:
+                self.add_secret(part)
 
     def get(self, key: str) -> str:
         value = self.values.get(key)
@@ -238,32 +312,57 @@ class Service:
         return tags if choice == "service" else replace(tags, view_online=job.standalone_links.view_online)
 
     def number(self, key: str) -> float:
+        """A numeric setting (0 when unset); not a finite number of zero or more is a ConfigError."""
         value = self.values.get(key) or "0"
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
-            raise ConfigError(f"{self.label}: setting {key} ({self.env_name(key)}) must be a number, "
-                              f"not {value!r}.") from None
+            number = math.nan
+        if not math.isfinite(number) or number < 0:
+            raise ConfigError(f"{self.label}: setting {key} ({self.env_name(key)}) must be a number of zero or "
+                              f"more, not {one_line(value, 40)!r}.")
+        return number
+
+    def flag(self, key: str) -> bool:
+        """A yes/no setting: true/false (also yes/no, on/off, 1/0); anything else is a ConfigError."""
+        value = (self.values.get(key) or "false").lower()
+        if value in ("true", "yes", "on", "1"):
+            return True
+        if value in ("false", "no", "off", "0"):
+            return False
+        raise ConfigError(f"{self.label}: setting {key} ({self.env_name(key)}) must be true or false, "
+                          f"not {one_line(value, 40)!r}.")
+
+    def check_id(self, value: object) -> str | None:
+        """``value`` as an id string if it has the service's id format (``id_pattern``), else None."""
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            return None
+        text = str(value)
+        return text if self.id_pattern.fullmatch(text) else None
 
     # ---- secrets --------------------------------------------------------------------------
 
     def add_secret(self, value: str) -> None:
-        if value:
-            self._secrets.add(value)
+        """Keep ``value`` (in every form it can take, see redaction.py) out of every message."""
+        self._secrets.add(value)
 
     def redact(self, text: str) -> str:
-        """Replace every secret value (and any Authorization header) before text leaves the process."""
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, REDACTED)
-        return re.sub(r"(?i)(authorization:\s*\w+\s+)\S+", rf"\g<1>{REDACTED}", text)
+        """Replace every secret (and any Authorization header value) before text leaves the process."""
+        return self._secrets.redact(text)
 
     # ---- the template method -------------------------------------------------------------
 
     def export(self, job: ExportJob) -> Outcome:
         self.dry_run = job.dry_run
-        payload = self.build_payload(job)
-        outcome = self.send(payload, job)
-        return self.parse_result(outcome, job)
+        try:
+            payload = self.build_payload(job)
+            outcome = self.send(payload, job)
+            return self.parse_result(outcome, job)
+        except click.ClickException as error:
+            # Whatever a step put in its message (a server's reply, a library's error), no secret leaves.
+            # (``message`` is typed Final in click, hence vars(): the value is replaced, not the attribute.)
+            vars(error)["message"] = self.redact(error.message)
+            raise
 
     def build_payload(self, job: ExportJob) -> Any:
         raise NotImplementedError
@@ -287,8 +386,86 @@ class Response:
     data: Any
 
 
+JsonType = type | tuple[type, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Expect:
+    """The answer an API documents for a successful call: its statuses, and the JSON fields it holds.
+
+    ``fields`` maps a dotted path (``"data.id"``) to the JSON type(s) there: ``str``, ``int``,
+    ``float``, ``bool``, ``list``, ``dict`` or ``type(None)`` (an int is never taken for a
+    bool). ``body`` is "json" (a JSON body must come), "maybe" (JSON if there is a body) or
+    "ignored" (e.g. a 204, or an answer the API does not describe).
+    """
+
+    statuses: tuple[int, ...] = (200,)
+    fields: Mapping[str, JsonType] = field(default_factory=dict)
+    body: str = "json"
+    what: str = ""  # what the answer is, for messages: "the new campaign"
+
+    def problem(self, data: Any) -> str | None:
+        """Why ``data`` is not the documented answer, or None when it is."""
+        if self.fields and not isinstance(data, dict):
+            return f"it is {_json_kind(data)}, not an object"
+        for path, kind in self.fields.items():
+            value = data
+            for key in path.split("."):
+                if not isinstance(value, dict) or key not in value:
+                    return f"{path} is missing"
+                value = value[key]
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            if not any(_is(value, k) for k in kinds):
+                return f"{path} is {_json_kind(value)}, not {' or '.join(_json_kind_name(k) for k in kinds)}"
+        return None
+
+
+ANY_SUCCESS = Expect(statuses=(200, 201, 202, 204), body="maybe")
+
+
+def _is(value: Any, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "true/false", int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def _json_kind_name(kind: type) -> str:
+    return {bool: "true/false", int: "a whole number", float: "a number", str: "a string", list: "a list",
+            dict: "an object", type(None): "null"}.get(kind, kind.__name__)
+
+
+class _Unanswered(Exception):
+    """No usable answer came: a timeout, the deadline, a dropped or refused connection."""
+
+    def __init__(self, problem: str):
+        self.problem = problem
+        super().__init__(problem)
+
+
 class HttpService(Service):
     """A service behind a JSON HTTP API; subclasses fill in the draft operations."""
+
+    def __init__(self, config: Config, **options: Any):
+        super().__init__(config, **options)
+        self._spent = 0.0  # seconds of this export gone to failed tries and waits (the retry budget)
+        self.clock: Callable[[], float] = time.monotonic  # tests replace it (and ``sleep``) to count time
+        self._check_api_url()
+        for spec in self.settings_spec:
+            value = self.values.get(spec.key)
+            bad = unsafe_character(value, ascii_only=True) if spec.secret and value else None
+            if bad is not None:  # API keys and tokens are ASCII: this one was copied with something extra
+                raise ConfigError(
+                    f"The environment variable {self.env_name(spec.key)} contains {describe_character(bad)}, but "
+                    f"{self.label}'s keys and tokens are plain ASCII: the value was probably copied with an extra "
+                    f"character. Copy it again from {self.label}."
+                )
 
     # ---- draft operations the subclasses implement -----------------------------------------
 
@@ -302,7 +479,7 @@ class HttpService(Service):
         raise NotImplementedError
 
     def _draft(self, data: Any, marker: str | None) -> Draft:
-        """A Draft from the service's answer about one draft."""
+        """A Draft from the service's answer about one draft (build it with ``self.draft``)."""
         raise NotImplementedError
 
     def create_draft(self, payload: Any, job: ExportJob) -> Draft:
@@ -319,12 +496,25 @@ class HttpService(Service):
         try:
             data = response.json()
         except ValueError:
-            return response.text.strip()[:500] or response.reason_phrase
+            return describe_body(response.headers.get("Content-Type", ""), response.content)
         if isinstance(data, dict):
             for key in ("detail", "message", "error", "title"):
                 if isinstance(data.get(key), str):
-                    return str(data[key])
-        return json.dumps(data)[:500]
+                    return one_line(str(data[key]))
+        return one_line(json.dumps(data, ensure_ascii=False))
+
+    def draft(self, remote_id: Any, url: Any = None, marker: str | None = None) -> Draft:
+        """A Draft from an answer, once its id has the service's format (it goes into URLs) and its link is safe."""
+        if self.dry_run:
+            return Draft(str(remote_id) if remote_id is not None else DRY_ID, web_url(url), marker)
+        checked = self.check_id(remote_id)
+        if checked is None:
+            got = "no id" if remote_id is None else f"{one_line(str(remote_id), 80)!r}"
+            raise ServiceError(self.name, (
+                f"{self.label} answered with {got} where its API gives the draft's {self.id_kind}, so the answer "
+                f"cannot be trusted and nothing was recorded. Check api_url ({self.env_name('api_url')}) points at "
+                f"{self.label}'s API; if a draft was made, the next run finds it by its marker."))
+        return Draft(checked, web_url(url), marker)
 
     # ---- the shared flow -------------------------------------------------------------------
 
@@ -368,96 +558,310 @@ class HttpService(Service):
     @property
     def client(self) -> httpx.Client:
         if self._client is None:
+            # No kept-alive connections: each request opens its own, which its deadline watches.
+            # Redirects are never followed (httpx's default): credentials go only to api_url.
             self._client = httpx.Client(transport=self._transport, timeout=httpx.Timeout(self.number("timeout")),
-                                        headers={"User-Agent": "newsletter-export"})
+                                        headers={"User-Agent": "newsletter-export"}, follow_redirects=False,
+                                        limits=httpx.Limits(max_keepalive_connections=0))
         return self._client
 
     def call(self, method: str, path: str, *, json_body: Any = None, params: dict[str, Any] | None = None,
-             dry: Any = None, ok_missing: bool = False,
-             recheck: Callable[[], Response | None] | None = None) -> Response:
+             dry: Any = None, ok_missing: bool = False, recheck: Callable[[], Response | None] | None = None,
+             expect: Expect | None = None) -> Response:
         """One request: printed instead in a dry run; retried on 429/5xx; refusals become ServiceError.
 
-        POSTs are not retried after a network error: the service may have acted before the
-        connection dropped, and the next run's marker lookup finds what it made. Before a POST is
-        retried after a 5xx, ``recheck`` looks for what it may have made all the same.
+        It succeeds only on ``expect`` (default: any 2xx, JSON if there is a body). Each try has
+        ``timeout`` per read and ``deadline`` in all; tries stop after ``retries`` retries or
+        once the export's ``retry_budget`` is spent. POSTs are not retried after a network
+        error: the service may have acted before the connection dropped, and the next run's
+        marker lookup finds what it made. Before a POST is retried after a 5xx, ``recheck``
+        looks for what it may have made all the same.
         """
-        url = path if path.startswith("http") else f"{self.api_url}{path}"
+        expect = expect or ANY_SUCCESS
+        url = self._url(path)
         if self.dry_run:
-            self.echo(self.redact(describe_request(method, url, params, json_body, self.auth_headers())))
+            self.echo(describe_request(method, strip_credentials(url), params, json_body, self.auth_headers()))
             return Response(0, dry)
+        headers = self._checked_headers()
         retries = int(self.number("retries"))
-        delay = self.number("retry_base_delay")
-        max_delay = self.number("retry_max_delay")
         attempt = 0
         while True:
             attempt += 1
+            started = self.clock()
             try:
-                response = self.client.request(method, url, json=json_body, params=params, headers=self.auth_headers())
-            except httpx.TimeoutException:
-                problem = f"did not answer within {self.number('timeout'):g} s"
-                if method != "POST" and attempt <= retries:
-                    self._wait(delay * 2 ** (attempt - 1), max_delay, problem)
+                response, content = self._exchange(method, url, json_body, params, headers, self._time_for(attempt))
+            except _Unanswered as failure:
+                self._spent += self.clock() - started
+                wait = self._retry_wait(attempt, retries, None) if method != "POST" else None
+                if wait is not None:
+                    self._wait(wait, failure.problem)
                     continue
-                raise ServiceError(self.name, self._network_advice(method, url, problem, attempt)) from None
-            except httpx.TransportError as error:
-                problem = f"connection failed ({type(error).__name__}: {self.redact(str(error)) or 'no detail'})"
-                if method != "POST" and attempt <= retries:
-                    self._wait(delay * 2 ** (attempt - 1), max_delay, problem)
-                    continue
-                raise ServiceError(self.name, self._network_advice(method, url, problem, attempt)) from None
-            if response.status_code == 429 or response.status_code >= 500:
-                if attempt <= retries:
-                    wait = retry_after(response.headers.get("Retry-After"))
-                    self._wait(wait if wait is not None else delay * 2 ** (attempt - 1), max_delay,
-                               f"answered {response.status_code}")
-                    if recheck is not None and response.status_code >= 500:
+                raise ServiceError(self.name, self._network_advice(method, url, failure.problem, attempt)) from None
+            status = response.status_code
+            if status == 429 or status >= 500:
+                self._spent += self.clock() - started
+                asked = retry_after(response.headers.get("Retry-After"))
+                wait = self._retry_wait(attempt, retries, asked)
+                if wait is not None:
+                    self._wait(wait, f"answered {status}")
+                    if recheck is not None and status >= 500:
                         found = recheck()
                         if found is not None:
                             return found
                     continue
-                raise ServiceError(self.name, self.redact(
-                    f"{method} {url} failed with {response.status_code} after {attempt} tries: "
-                    f"{self.error_message(response)}. The service is busy or failing; try again later."))
-            if response.status_code == 404 and ok_missing:
+                raise ServiceError(self.name, self._gave_up(method, url, response, content, attempt, asked))
+            if status == 404 and ok_missing:
                 return Response(404, None)
-            if response.status_code >= 400:
-                raise Refused(self.name, self.redact(
-                    f"{method} {url} was refused ({response.status_code}): {self.error_message(response)}"
-                    + self.refusal_hint(response.status_code)), response.status_code)
-            try:
-                data = response.json() if response.content else None
-            except ValueError:
-                data = None
-            return Response(response.status_code, data)
+            return self._accept(method, url, response, content, expect)
 
     def refusal_hint(self, status: int) -> str:
         if status in (401, 403):
             return f". Check the credentials in the NEWSLETTER_{self.name.upper()}_* environment variables."
         return ""
 
+    # ---- one try ---------------------------------------------------------------------------
+
+    def _exchange(self, method: str, url: str, body: Any, params: dict[str, Any] | None,
+                  headers: dict[str, str], limit: tuple[float, str]) -> tuple[httpx.Response, bytes]:
+        """Send one request and read its whole answer, within ``limit`` (seconds, and what sets them)."""
+        seconds, what = limit
+        per_read = min(self.number("timeout") or seconds, seconds)
+        with Deadline(seconds, what) as deadline:
+            try:
+                request = self.client.build_request(method, url, json=body, params=params, headers=headers,
+                                                    timeout=httpx.Timeout(per_read),
+                                                    extensions={"trace": deadline.trace})
+                response = self.client.send(request, stream=True)
+                try:
+                    content = self._read_answer(method, url, response)
+                finally:
+                    response.close()
+            except httpx.TimeoutException:
+                if per_read < (self.number("timeout") or seconds):  # the read waited as long as the limit allowed
+                    deadline.expired = True
+                raise _Unanswered(deadline.problem() or f"did not answer within {per_read:g} s") from None
+            except httpx.DecodingError as error:
+                if deadline.expired:
+                    raise _Unanswered(deadline.problem()) from None
+                encoding = one_line(response.headers.get("Content-Encoding", "?"), 40)
+                raise ServiceError(self.name, (
+                    f"{self._said(method, url)} answered {response.status_code} with a body that cannot be decoded "
+                    f"(Content-Encoding: {encoding}: {one_line(str(error), 200)}). Something between here and "
+                    f"{self.label} (a proxy?) damages its answers: check api_url ({self.env_name('api_url')}) and your "
+                    f"network{self._after_post(method)}.")) from None
+            except httpx.TransportError as error:
+                detail = one_line(str(error), 300) or "no detail"
+                raise _Unanswered(deadline.problem() or f"connection failed ({type(error).__name__}: {detail})") \
+                    from None
+            if deadline.expired:  # a body ended by closing the connection may look complete
+                raise _Unanswered(deadline.problem())
+        return response, content
+
+    def _read_answer(self, method: str, url: str, response: httpx.Response) -> bytes:
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_ANSWER:
+                raise ServiceError(self.name, (
+                    f"{self._said(method, url)} answered {response.status_code} with more than "
+                    f"{MAX_ANSWER // 2**20} MB, which is no answer of {self.label}'s API. Check api_url "
+                    f"({self.env_name('api_url')}){self._after_post(method)}."))
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _accept(self, method: str, url: str, response: httpx.Response, content: bytes, expect: Expect) -> Response:
+        """The answer as a Response if it is the documented success; anything else is a ServiceError."""
+        status = response.status_code
+        where = self._said(method, url)
+        check = f"Check api_url ({self.env_name('api_url')})"
+        if 300 <= status < 400:
+            raise ServiceError(self.name, self._redirected(where, url, status, response.headers.get("Location")))
+        if status >= 400:
+            settled = httpx.Response(status, headers=_plain_headers(response), content=content,
+                                     request=response.request)
+            raise Refused(self.name, f"{where} was refused ({status}): {_clause(self.error_message(settled))}"
+                          + self.refusal_hint(status), status)
+        if status not in expect.statuses:
+            documented = " or ".join(str(s) for s in expect.statuses)
+            raise ServiceError(self.name, (
+                f"{where} answered {status}, where {self.label}'s API answers {documented}, so it is not taken as "
+                f"done. {check} points at {self.label}'s API{self._after_post(method)}."))
+        if expect.body == "ignored" or (expect.body == "maybe" and not content.strip()):
+            return Response(status, None)
+        try:
+            data = json.loads(content)
+        except ValueError:
+            what = describe_body(response.headers.get("Content-Type", ""), content)
+            raise ServiceError(self.name, (
+                f"{where} answered {status} with {what}, not the JSON {self.label}'s API answers. {check}: it "
+                f"must be the address of the API, not of a web page or a sign-in page{self._after_post(method)}."
+            )) from None
+        problem = expect.problem(data)
+        if problem is not None:
+            what = expect.what or f"an answer of {self.label}'s API"
+            raise ServiceError(self.name, (
+                f"{where} answered {status} with JSON that is not {what}: {problem}. {check} points at "
+                f"{self.label}'s API{self._after_post(method)}."))
+        return Response(status, data)
+
+    def _redirected(self, where: str, url: str, status: int, location: str | None) -> str:
+        target = one_line(strip_credentials(location or ""), 200)
+        hint = f"Check api_url ({self.env_name('api_url')})"
+        try:
+            origin, moved = httpx.URL(url), httpx.URL(url).join(location or "")
+        except (httpx.InvalidURL, ValueError, TypeError):
+            moved = None
+        if moved is not None and moved.host != origin.host:
+            hint += f": its host should probably be {one_line(moved.host, 100)}, not {origin.host}"
+            if moved.scheme != origin.scheme:
+                hint += f", and its scheme {moved.scheme}://"
+        elif moved is not None and moved.scheme != origin.scheme:
+            hint += f": its scheme should probably be {moved.scheme}://, not {origin.scheme}://"
+        elif moved is not None:
+            hint += ": the service wants another path"
+        return (f"{where} answered {status}, a redirect to {target or '(no address given)'}. Redirects are never "
+                f"followed (your credentials go to api_url only), so nothing was done. {hint}.")
+
+    def _gave_up(self, method: str, url: str, response: httpx.Response, content: bytes, attempts: int,
+                 asked: float | None) -> str:
+        settled = httpx.Response(response.status_code, headers=_plain_headers(response), content=content,
+                                 request=response.request)
+        said = _clause(self.error_message(settled))
+        tries = f"{attempts} {'try' if attempts == 1 else 'tries'}"
+        if asked is not None and asked > min(self.number("retry_max_delay"), self._budget_left()):
+            return (f"{self._said(method, url)} failed with {response.status_code} ({said}) and {self.label} asks to "
+                    f"wait {asked:g} s before trying again (Retry-After), longer than this export waits. "
+                    "Try again later.")
+        return (f"{self._said(method, url)} failed with {response.status_code} after {tries}: {said}. The service is "
+                f"busy or failing; try again later.")
+
     def _network_advice(self, method: str, url: str, problem: str, attempts: int) -> str:
-        advice = (f"{method} {url} {problem} (after {attempts} {'try' if attempts == 1 else 'tries'}). "
+        advice = (f"{self._said(method, url)} {problem} (after {attempts} {'try' if attempts == 1 else 'tries'}). "
                   f"Check api_url ({self.env_name('api_url')}) and your network, then run the command again")
         if method == "POST":
             advice += ": the draft is looked up by its marker first, so it will not be created twice"
-        return self.redact(advice + ".")
+        return advice + "."
 
-    def _wait(self, seconds: float, max_delay: float, why: str) -> None:
-        seconds = max(0.0, min(seconds, max_delay))
-        self.echo_error(f"  {self.label} {why}; retrying in {seconds:g} s")
+    # ---- retries ----------------------------------------------------------------------------
+
+    def _budget_left(self) -> float:
+        return self.number("retry_budget") - self._spent
+
+    def _time_for(self, attempt: int) -> tuple[float, str]:
+        """Seconds this try may take and what sets them: the deadline, or for a retry the budget left."""
+        deadline = self.number("deadline") or 24 * 3600.0
+        left = self._budget_left()
+        if attempt > 1 and left < deadline:
+            return max(0.1, left), f"retry budget ({self.number('retry_budget'):g} s, {self.env_name('retry_budget')})"
+        return deadline, "deadline"
+
+    def _retry_wait(self, attempt: int, retries: int, asked: float | None) -> float | None:
+        """Seconds to wait before trying again, or None when the retries or the budget are spent."""
+        if attempt > retries:
+            return None
+        max_delay = self.number("retry_max_delay")
+        if asked is not None and asked > max_delay:
+            return None
+        wait = asked if asked is not None else self.number("retry_base_delay") * 2 ** (attempt - 1)
+        wait = min(wait, max_delay)
+        # Retry only if the budget leaves the next try a fair chance (a second, or a whole timeout).
+        if self._spent + wait + min(1.0, self.number("timeout") or 1.0) > self.number("retry_budget"):
+            return None
+        return wait
+
+    def _wait(self, seconds: float, why: str) -> None:
+        self.warn(f"  {self.label} {why}; retrying in {seconds:g} s")
+        self._spent += seconds
         self.sleep(seconds)
+
+    # ---- checks -----------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        """The request's URL; a full URL from an answer (a next page) must be on api_url's own origin."""
+        if not path.startswith(("http://", "https://")):
+            return f"{self.api_url}{path}"
+        try:
+            base, there = httpx.URL(self.api_url), httpx.URL(path)
+        except httpx.InvalidURL:
+            there = None
+        if there is None or (there.scheme, there.host, there.port) != (base.scheme, base.host, base.port):
+            raise ServiceError(self.name, (
+                f"{self.label} answered with a link to {one_line(strip_credentials(path), 120)} to follow, which is "
+                f"not on its own address ({strip_credentials(self.api_url)}); it was not followed, so your "
+                f"credentials stay with {self.label}. Check api_url ({self.env_name('api_url')})."))
+        return path
+
+    def _checked_headers(self) -> dict[str, str]:
+        headers = self.auth_headers()
+        for value in headers.values():
+            bad = unsafe_character(value, ascii_only=True)
+            if bad is not None:
+                raise ConfigError(
+                    f"{self.label}: the credentials (the NEWSLETTER_{self.name.upper()}_* settings) contain "
+                    f"{describe_character(bad)}, which an HTTP header cannot carry: the value was probably copied with "
+                    "an extra character. Copy it again from the service."
+                )
+        return headers
+
+    def _check_api_url(self) -> None:
+        value = self.values.get("api_url")
+        if value is None:
+            return
+        try:
+            url = httpx.URL(value)
+        except httpx.InvalidURL:
+            url = None
+        if url is None or url.scheme not in ("http", "https") or not url.host:
+            raise ConfigError(f"{self.label}: api_url ({self.env_name('api_url')}) must be a web address starting with "
+                              f"https://, not {one_line(strip_credentials(value), 120)!r}.")
+        if url.scheme == "http" and url.host not in ("localhost", "127.0.0.1", "::1", "[::1]"):
+            self.warn(f"Warning: {self.label} api_url uses http://, so your credentials cross the network "
+                      f"unencrypted to {url.host}. Use https:// if {self.label} offers it.")
+
+    def _said(self, method: str, url: str) -> str:
+        return f"{method} {one_line(strip_credentials(url), 300)}"
+
+    @staticmethod
+    def _after_post(method: str) -> str:
+        return "; if a draft was made all the same, the next run finds it by its marker" if method == "POST" else ""
+
+
+def describe_body(content_type: str, content: bytes) -> str:
+    """What a non-JSON body is, in a few words: an HTML page (with its title), some text, or nothing."""
+    kind = content_type.split(";")[0].strip().lower()
+    if not content.strip():
+        return "an empty body"
+    if "html" in kind or content.lstrip()[:1] == b"<":
+        title = re.search(rb"<title[^>]*>(.*?)</title", content[:65536], re.IGNORECASE | re.DOTALL)
+        named = one_line(title.group(1).decode("utf-8", "replace"), 80) if title else ""
+        return f"an HTML page{f' titled {named!r}' if named else ''}"
+    text = one_line(content[:600].decode("utf-8", "replace"), 300)
+    return f"{one_line(kind, 60) or 'a body'} that is not JSON ({text!r})"
+
+
+def _clause(text: str) -> str:
+    """A service's sentence ready to be followed by our own: without its final full stop."""
+    return text.strip().rstrip(".").strip() or "no explanation given"
+
+
+def _plain_headers(response: httpx.Response) -> list[tuple[str, str]]:
+    """The answer's headers for a copy holding the decoded body (so it is not decoded twice)."""
+    skip = {"content-encoding", "content-length", "transfer-encoding"}
+    return [(k, v) for k, v in response.headers.items() if k.lower() not in skip]
 
 
 def retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header: a number, or an HTTP date (RFC 9110 10.2.3)."""
+    """Seconds from a Retry-After header: a number, or an HTTP date (RFC 9110 10.2.3); None if neither."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if re.fullmatch(r"[0-9]{1,9}", value):  # ASCII digits only: "²".isdigit() is true too
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None or when.tzinfo is None:
         return None
     return max(0.0, when.timestamp() - time.time())
 

@@ -8,7 +8,7 @@ from typing import ClassVar
 from newsletter.errors import shown
 from newsletter.mime import build_message, message_bytes
 from newsletter.services.base import ExportJob, Features, Outcome, Service
-from newsletter.writer import write_file
+from newsletter.writer import edition_lock, write_file
 
 MESSAGE_NAME = "message.eml"
 
@@ -31,5 +31,6 @@ class EmlService(Service):
         if job.dry_run:
             self.echo(f"(would write {shown(path)}, {len(data):,} bytes)")
             return Outcome("dry-run", detail=str(path))
-        write_file(path, data)
+        with edition_lock(job.folder):  # a build cleaning the folder's leftovers waits for this write
+            write_file(path, data)
         return Outcome("written", detail=f"{shown(path)} ({len(data):,} bytes)", files={MESSAGE_NAME: path})

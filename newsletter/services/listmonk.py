@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from newsletter.errors import ConfigError
@@ -11,6 +12,7 @@ from newsletter.services.base import (
     HTTP_SETTINGS,
     VIEW_ONLINE,
     Draft,
+    Expect,
     ExportJob,
     Features,
     HttpService,
@@ -19,6 +21,11 @@ from newsletter.services.base import (
     prepare_email,
     split_list,
 )
+
+# https://listmonk.app/docs/apis/campaigns/ : every answer is {"data": ...}; a campaign's id is a number.
+CAMPAIGN = Expect((200,), {"data": dict, "data.id": int}, what="a listmonk campaign")
+CAMPAIGNS = Expect((200,), {"data": dict, "data.results": (list, type(None))}, what="a list of listmonk campaigns")
+TEST_SENT = Expect((200,), {"data": bool}, what="listmonk's answer to a test send")
 
 # https://listmonk.app/docs/templating/ : campaign bodies, alt bodies and subjects are Go templates.
 MERGE_TAGS = Links(
@@ -43,6 +50,8 @@ class ListmonkService(HttpService):
         preheader="hidden text at the top of the HTML (listmonk has no preheader field)",
         merge_tags="{{ UnsubscribeURL }}, {{ UnsubscribeURL }}?manage=true, {{ MessageURL }}",
     )
+    id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[1-9][0-9]{0,17}")
+    id_kind: ClassVar[str] = "campaign id (a whole number)"
     settings_spec: ClassVar[tuple[Setting, ...]] = (
         Setting("api_url", "your listmonk's address, e.g. https://lists.example.com"),
         Setting("username", "the API user's name (Admin > Users > API user)"),
@@ -91,14 +100,18 @@ class ListmonkService(HttpService):
 
     def _draft(self, data: Any, marker: str | None) -> Draft:
         campaign = data.get("data", data) if isinstance(data, dict) else {}
-        remote_id = str(campaign.get("id", "<new id>"))
-        return Draft(remote_id, f"{self.api_url}/admin/campaigns/{remote_id}", marker)
+        draft = self.draft(campaign.get("id") if isinstance(campaign, dict) else None, None, marker)
+        return Draft(draft.remote_id, f"{self.api_url}/admin/campaigns/{draft.remote_id}", marker)
 
     def _find(self, marker: str) -> dict[str, Any] | None:
-        found = self.call("GET", "/api/campaigns", params={"tags": marker, "no_body": "true", "per_page": "all"})
+        found = self.call("GET", "/api/campaigns", params={"tags": marker, "no_body": "true", "per_page": "all"},
+                          expect=CAMPAIGNS)
         results = (found.data or {}).get("data", {}).get("results") or []
         for campaign in results:
-            if marker in (campaign.get("tags") or []) and campaign.get("status") == "draft":
+            if not isinstance(campaign, dict):
+                continue
+            tags = campaign.get("tags")
+            if isinstance(tags, list) and marker in tags and campaign.get("status") == "draft":
                 return dict(campaign)
         return None
 
@@ -108,18 +121,19 @@ class ListmonkService(HttpService):
             return Response(200, {"data": campaign}) if campaign else None
 
         answer = self.call("POST", "/api/campaigns", json_body=payload, dry={"data": {"id": "<new id>"}},
-                           recheck=recheck)
+                           recheck=recheck, expect=CAMPAIGN)
         return self._draft(answer.data, job.marker)
 
     def update_draft(self, draft: Draft, payload: dict[str, Any], job: ExportJob) -> Draft:
         body = dict(payload)
         body["tags"] = ["newsletter", draft.marker or job.marker]
         answer = self.call("PUT", f"/api/campaigns/{draft.remote_id}", json_body=body,
-                           dry={"data": {"id": draft.remote_id}})
+                           dry={"data": {"id": draft.remote_id}}, expect=CAMPAIGN)
         return Draft(draft.remote_id, self._draft(answer.data, draft.marker).url, draft.marker or job.marker)
 
     def send_test(self, draft: Draft, payload: dict[str, Any], recipients: tuple[str, ...]) -> None:
         # The test handler reads a whole campaign plus "subscribers": the addresses, which must
         # already be subscribers in listmonk (cmd/campaigns.go handleTestCampaign).
         body = {**payload, "subscribers": list(recipients)}
-        self.call("POST", f"/api/campaigns/{draft.remote_id}/test", json_body=body, dry={"data": True})
+        self.call("POST", f"/api/campaigns/{draft.remote_id}/test", json_body=body, dry={"data": True},
+                  expect=TEST_SENT)

@@ -16,6 +16,7 @@ from newsletter.services.base import (
     HTTP_SETTINGS,
     VIEW_ONLINE,
     Draft,
+    Expect,
     ExportJob,
     Features,
     HttpService,
@@ -27,6 +28,11 @@ from newsletter.services.base import (
 # https://mailchimp.com/help/all-the-merge-tags-cheat-sheet/
 MERGE_TAGS = Links(unsubscribe="*|UNSUB|*", preferences="*|UPDATE_PROFILE|*", view_online="*|ARCHIVE|*")
 MARKER_RE = re.compile(r"\[(nl-[A-Za-z0-9_-]+)\]")
+# https://mailchimp.com/developer/marketing/api/campaigns/ : the answers each call documents.
+CAMPAIGN = Expect((200,), {"id": str}, what="a Mailchimp campaign")
+CAMPAIGNS = Expect((200,), {"campaigns": list}, what="a list of Mailchimp campaigns")
+CONTENT = Expect((200,), {}, what="a campaign's content")
+TEST_SENT = Expect((204,), body="ignored")
 
 
 _HIDDEN_FIRST = re.compile(r"<body[^>]*>\s*(<div[^>]*display:\s*none[^>]*>)(.*?)</div>", re.S | re.I)
@@ -72,6 +78,9 @@ class MailchimpService(HttpService):
         draft=True, test_send=True, text_part=True, preheader="Mailchimp's preview_text field",
         merge_tags="*|UNSUB|*, *|UPDATE_PROFILE|*, *|ARCHIVE|*",
     )
+    # Campaign ids are ten lower-case hexadecimal digits ("42694e9e57"), as in every example of the API.
+    id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[0-9a-f]{10}")
+    id_kind: ClassVar[str] = "campaign id (ten hexadecimal digits)"
     settings_spec: ClassVar[tuple[Setting, ...]] = (
         Setting("api_key", "your API key, ending in the data centre, e.g. ...-us21", secret=True),
         Setting("api_url", "the API's address (default from the key: https://<dc>.api.mailchimp.com/3.0)"),
@@ -132,15 +141,17 @@ class MailchimpService(HttpService):
 
     def _draft(self, data: Any, marker: str | None) -> Draft:
         data = data if isinstance(data, dict) else {}
-        return Draft(str(data.get("id", "<new id>")), data.get("archive_url") or None, marker)
+        return self.draft(data.get("id"), data.get("archive_url"), marker)
 
     def _find(self, marker: str) -> dict[str, Any] | None:
         # No campaign search by title in the API: list the audience's unsent drafts, newest first.
         params = {"status": "save", "list_id": self.get("list_id"), "count": "1000", "sort_field": "create_time",
                   "sort_dir": "DESC", "fields": "campaigns.id,campaigns.archive_url,campaigns.settings.title"}
-        found = self.call("GET", "/campaigns", params=params).data or {}
+        found = self.call("GET", "/campaigns", params=params, expect=CAMPAIGNS).data or {}
         for campaign in found.get("campaigns") or []:
-            match = MARKER_RE.search((campaign.get("settings") or {}).get("title") or "")
+            settings = campaign.get("settings") if isinstance(campaign, dict) else None
+            title = settings.get("title") if isinstance(settings, dict) else None
+            match = MARKER_RE.search(title) if isinstance(title, str) else None
             if match and match.group(1) == marker:
                 return dict(campaign)
         return None
@@ -151,9 +162,9 @@ class MailchimpService(HttpService):
             return Response(200, campaign) if campaign else None
 
         answer = self.call("POST", "/campaigns", json_body=payload["campaign"], dry={"id": "<new id>"},
-                           recheck=recheck)
+                           recheck=recheck, expect=CAMPAIGN)
         draft = self._draft(answer.data, job.marker)
-        self.call("PUT", f"/campaigns/{draft.remote_id}/content", json_body=payload["content"])
+        self.call("PUT", f"/campaigns/{draft.remote_id}/content", json_body=payload["content"], expect=CONTENT)
         return draft
 
     def update_draft(self, draft: Draft, payload: dict[str, Any], job: ExportJob) -> Draft:
@@ -161,11 +172,12 @@ class MailchimpService(HttpService):
         settings = dict(payload["campaign"]["settings"])
         settings["title"] = MARKER_RE.sub(f"[{marker}]", settings["title"])
         body = {"recipients": payload["campaign"]["recipients"], "settings": settings}
-        answer = self.call("PATCH", f"/campaigns/{draft.remote_id}", json_body=body, dry={"id": draft.remote_id})
-        self.call("PUT", f"/campaigns/{draft.remote_id}/content", json_body=payload["content"])
+        answer = self.call("PATCH", f"/campaigns/{draft.remote_id}", json_body=body, dry={"id": draft.remote_id},
+                           expect=CAMPAIGN)
+        self.call("PUT", f"/campaigns/{draft.remote_id}/content", json_body=payload["content"], expect=CONTENT)
         updated = self._draft(answer.data, marker)
         return Draft(draft.remote_id, updated.url or draft.url, marker)
 
     def send_test(self, draft: Draft, payload: dict[str, Any], recipients: tuple[str, ...]) -> None:
         self.call("POST", f"/campaigns/{draft.remote_id}/actions/test",
-                  json_body={"test_emails": list(recipients), "send_type": "html"})
+                  json_body={"test_emails": list(recipients), "send_type": "html"}, expect=TEST_SENT)
