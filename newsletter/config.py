@@ -731,9 +731,9 @@ def _check_tracking(config: Config) -> None:
 
 def _validate_check(config: Config) -> None:
     """[check]: only known warning codes may be ignored (errors never), hosts are bare names, bounds positive."""
-    from newsletter.findings import KINDS, WARNING
-
     settings = config.check
+    if settings.ignore:
+        from newsletter.findings import KINDS, WARNING
     for code in settings.ignore:
         where = line_of(config.path, "check", "ignore")
         kind = KINDS.get(code)
@@ -793,12 +793,23 @@ def check_template(value: str, allowed: tuple[str, ...], where: str, setting: st
 
 
 def _check_address(config: Config, key: str, required: bool) -> None:
-    """[sender] email and reply_to are email addresses (syntax only: no DNS lookup at load time)."""
-    from email_validator import EmailNotValidError, validate_email
+    """[sender] email and reply_to are email addresses (syntax only: no DNS lookup at load time).
+
+    An address email-validator accepted once is remembered (newsletter.cache): loading the
+    library costs more than the rest of the settings (about 25 ms of every command).
+    """
+    from newsletter import __version__
+    from newsletter.cache import JsonCache
 
     value = getattr(config.sender, key)
     if not value and not required:
         return
+    accepted = JsonCache("addresses")
+    known = accepted.key(__version__, value)
+    if accepted.get(known):
+        return
+    from email_validator import EmailNotValidError, validate_email
+
     where = line_of(config.path, "sender", key)
     try:
         validate_email(value, check_deliverability=False)
@@ -807,6 +818,7 @@ def _check_address(config: Config, key: str, required: bool) -> None:
                 else "Write it like newsletter@yourpaper.com.")
         reason = str(error).rstrip(".")
         raise ConfigError(f"{where}: [sender] {key} = '{value}' is not an email address: {reason}. {hint}") from None
+    accepted.put(known, True)
 
 
 def env_setting(service: str, key: str) -> str | None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Callable
+from typing import Any
 
 import cssutils
 from premailer import Premailer
@@ -44,6 +46,35 @@ def _without_css_profiles() -> None:
         cssutils.profile.removeProfile(all=True)
 
 
+class _Inliner(Premailer):  # type: ignore[misc]
+    """Premailer, with the theme's parsed style rules kept between runs (newsletter.cache).
+
+    Parsing the ``<style data-inline>`` block with cssutils is a third of premailer's work, and
+    its result depends only on that CSS text (the theme and its colours), which rarely changes.
+    premailer turns the parsed sheet into plain (specificity, selector, declarations) tuples;
+    those are what is kept, keyed by the CSS text and the versions of premailer and cssutils.
+    A block holding @media rules (kept as cssutils objects) is parsed every time.
+    """
+
+    def _parse_style_rules(self, css_body: str, ruleset_index: int) -> tuple[list[Any], list[Any]]:
+        from premailer import __version__ as premailer_version
+
+        from newsletter.cache import JsonCache
+
+        cache = JsonCache("css-rules", limit=32)
+        # cssutils has no version attribute: its installed file stands for it (a reinstall changes it)
+        engine = f"{cssutils.__file__}:{os.stat(cssutils.__file__).st_mtime_ns}"
+        key = cache.key(premailer_version, engine, str(ruleset_index), str(self.strip_important), css_body)
+        kept = cache.get(key)
+        if isinstance(kept, list) and len(kept) == 2:
+            rules = [(tuple(spec), selector, bulk) for spec, selector, bulk in kept[0]]
+            return rules, [tuple(item) for item in kept[1]]
+        rules, leftover = super()._parse_style_rules(css_body, ruleset_index)
+        if all(isinstance(item, tuple) for item in leftover):
+            cache.put(key, [rules, leftover])
+        return rules, leftover
+
+
 def inline_css(html: str) -> str:
     """Inline ``<style data-inline>`` rules; keep the doctype, other styles and MSO comments."""
     _without_css_profiles()
@@ -51,7 +82,7 @@ def inline_css(html: str) -> str:
     had_doctype = bool(_DOCTYPE.match(html))
     source = _DOCTYPE.sub("<!DOCTYPE html>", html, count=1)
     source = _outside_protected(source, lambda part: _STYLE_OPEN.sub(_mark, part), _COMMENT)
-    result = Premailer(
+    result = _Inliner(
         source,
         keep_style_tags=False,
         remove_classes=False,  # the dark-mode and responsive rules still need them

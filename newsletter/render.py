@@ -13,12 +13,12 @@ import jinja2
 from markupsafe import Markup
 from mjml import mjml2html
 
+from newsletter.cache import bytecode_cache
 from newsletter.config import Config, Theme
 from newsletter.errors import ThemeError
 from newsletter.htmlwriter import inlines_html, longest_word, neutralise, safe
 from newsletter.models import Issue, Links
 from newsletter.presentation import CONTENT_WIDTH, IssueView, present_issue
-from newsletter.templatecache import bytecode_cache
 
 ENTRY_TEMPLATE = "email.mjml.j2"
 __all__ = ["neutralise", "safe", "render_email", "render_mjml", "context", "palette", "theme_dirs", "theme_files"]
@@ -85,7 +85,7 @@ def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
     )
     env.filters["css"] = _css_value
     env.filters["paragraphs"] = _paragraphs
-    env.bytecode_cache = bytecode_cache(env)  # compiled templates kept between runs (newsletter.templatecache)
+    env.bytecode_cache = bytecode_cache(env)  # compiled templates kept between runs (newsletter.cache)
     env.filters["inlines"] = inlines_html
     env.filters["longest_word"] = longest_word
     return env

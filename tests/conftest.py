@@ -37,6 +37,18 @@ def need(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The tool's caches (newsletter.cache) in a folder of the test session, not the user's."""
+    previous = os.environ.get("NEWSLETTER_CACHE_DIR")
+    os.environ["NEWSLETTER_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("NEWSLETTER_CACHE_DIR", None)
+    else:
+        os.environ["NEWSLETTER_CACHE_DIR"] = previous
+
+
 @pytest.fixture(autouse=True)
 def _spamassassin_only_where_asked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """`newsletter check` (and so every export) runs SpamAssassin for about a second and a half; tests
