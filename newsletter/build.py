@@ -11,13 +11,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from newsletter.check.inputs import source_files
 from newsletter.config import Config
 from newsletter.content import latest_article_date, load_articles
 from newsletter.errors import ContentError, ContentErrors, EmptySelection, StrictFailure, plural, printable, shown
 from newsletter.manifest import apply_manifest, save_manifest, sync_manifest
 from newsletter.models import Issue, Links, RenderedEmail
 from newsletter.pairing import pair_stories
-from newsletter.sources import source_files
 from newsletter.tracking import track_view
 from newsletter.weeks import Period, Selection, resolve, week_of
 from newsletter.writer import edition_lock, write_edition

@@ -276,7 +276,7 @@ def check_command(
       newsletter check --week 2026-W48 --no-links
       newsletter check --strict --json > check.json
     """
-    from newsletter import check
+    from newsletter.check import runner as check
 
     selection = _selection(week, since, until)
     config = _config(config_path, content_dir, out_dir)

@@ -733,7 +733,7 @@ def _validate_check(config: Config) -> None:
     """[check]: only known warning codes may be ignored (errors never), hosts are bare names, bounds positive."""
     settings = config.check
     if settings.ignore:
-        from newsletter.findings import KINDS, WARNING
+        from newsletter.check.findings import KINDS, WARNING
     for code in settings.ignore:
         where = line_of(config.path, "check", "ignore")
         kind = KINDS.get(code)

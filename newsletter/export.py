@@ -54,13 +54,13 @@ def export_issue(config: Config, selection: Selection, service_name: str, *, dry
                  force: bool = False, echo_error: Echo | None = None) -> ExportResult:
     """Build the issue (always: it is cheap and never stale), check it, then export it with ``export_email``.
 
-    The check (newsletter.check) refuses what `newsletter check` refuses; ``force`` exports
+    The check (newsletter.check.runner) refuses what `newsletter check` refuses; ``force`` exports
     anyway and records the errors it let through in exports.json. Results (what was created or
     written, a dry run's requests) go to ``echo``; warnings and progress (retries) to
     ``echo_error``, by default the same.
     """
     from newsletter.build import build_issue, standalone_links
-    from newsletter.check import announce_changes, preflight
+    from newsletter.check.runner import announce_changes, preflight
 
     warn = echo_error or echo
     service = open_service(config, service_name, test_to, echo=echo, client=client, transport=transport, sleep=sleep,

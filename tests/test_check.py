@@ -452,10 +452,10 @@ def test_link_findings_go_away_once_the_links_are_fixed(workspace: Path) -> None
 
 @pytest.mark.server
 def test_hosts_that_do_not_exist_are_errors_where_the_address_is_written(workspace: Path) -> None:
-    from newsletter.check import finding_for
+    from newsletter.check.inputs import Sources, StoryRef
+    from newsletter.check.linkcheck import LinkChecker, user_agent
+    from newsletter.check.runner import finding_for
     from newsletter.config import load_config
-    from newsletter.linkcheck import LinkChecker, user_agent
-    from newsletter.sources import Sources, StoryRef
 
     path = three_part("2026-11-27-typo.md", "See [the report](https://reports.no-such-site.invalid/2026) and "
                       "![a chart](https://img.no-such-site.invalid/chart.png)")
@@ -513,7 +513,7 @@ class _Terminal(io.StringIO):
 
 
 def test_progress_goes_to_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    from newsletter.check import terminal_progress
+    from newsletter.check.runner import terminal_progress
 
     monkeypatch.setattr("sys.stderr", io.StringIO())
     assert terminal_progress() is None  # a pipe or a log file gets no progress line
@@ -527,7 +527,7 @@ def test_progress_goes_to_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_every_finding_is_documented() -> None:
-    from newsletter.findings import KINDS
+    from newsletter.check.findings import KINDS
     from tests.conftest import ROOT
 
     docs = (ROOT / "docs" / "commands.md").read_text("utf-8")
@@ -563,6 +563,6 @@ def test_a_deleted_or_copied_template_counts_as_a_change(workspace: Path) -> Non
     ],
 )
 def test_which_links_are_never_fetched(url: str, acts: bool) -> None:
-    from newsletter.check import acts_when_opened
+    from newsletter.check.runner import acts_when_opened
 
     assert acts_when_opened(url) is acts

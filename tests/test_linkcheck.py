@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.linkcheck import (
+from newsletter.check.linkcheck import (
     BROKEN,
     CACHE_NAME,
     OK,

@@ -220,7 +220,7 @@ class LiveIssue:
                          name="preview-check", daemon=True).start()
 
     def _run_check(self, config: Config, result: Any, generation: int, stop: threading.Event) -> None:
-        from newsletter.check import check_edition, edition_of
+        from newsletter.check.runner import check_edition, edition_of
 
         try:
             edition = edition_of(result, config)

@@ -6,7 +6,7 @@ seconds for the whole run; an honest User-Agent. Answers are remembered in the e
 folder (``links.json``, see ``REMEMBER_SECONDS``), so a second check is instant; a broken link
 is always asked again, so a fix shows at once. Redirects are followed by hand (at most 10) to report
 the final address. Which addresses must never be fetched is the caller's decision (see
-``newsletter.check``): this module fetches what it is given.
+``newsletter.check.runner``): this module fetches what it is given.
 """
 
 from __future__ import annotations

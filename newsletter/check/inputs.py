@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
+from newsletter.check.findings import Location
 from newsletter.config import Config
-from newsletter.findings import Location
 
 MANIFEST_NAME, HTML_NAME, TEXT_NAME, JSON_NAME = "issue.toml", "email.html", "email.txt", "issue.json"
 _TABLE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")

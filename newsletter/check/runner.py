@@ -23,10 +23,18 @@ from urllib.parse import unquote, urlsplit
 import click
 import httpx
 
-from newsletter.config import Config
-from newsletter.errors import CheckFailed, ContentError, shown
-from newsletter.findings import Finding, Location, Report, silence
-from newsletter.linkcheck import (
+from newsletter.check.findings import Finding, Location, Report, silence
+from newsletter.check.inputs import (
+    HTML_NAME,
+    JSON_NAME,
+    TEXT_NAME,
+    Edition,
+    Sources,
+    StoryRef,
+    built_at,
+    changed_since_build,
+)
+from newsletter.check.linkcheck import (
     BROKEN,
     CACHE_NAME,
     LARGE_IMAGE_BYTES,
@@ -39,18 +47,10 @@ from newsletter.linkcheck import (
     Progress,
     user_agent,
 )
-from newsletter.rules import is_placeholder_host, offline_findings, url_host
-from newsletter.scan import Scan, scan_email
-from newsletter.sources import (
-    HTML_NAME,
-    JSON_NAME,
-    TEXT_NAME,
-    Edition,
-    Sources,
-    StoryRef,
-    built_at,
-    changed_since_build,
-)
+from newsletter.check.rules import is_placeholder_host, offline_findings, url_host
+from newsletter.check.scan import Scan, scan_email
+from newsletter.config import Config
+from newsletter.errors import CheckFailed, ContentError, shown
 from newsletter.weeks import Period, Selection, resolve
 
 if TYPE_CHECKING:
@@ -176,9 +176,9 @@ def describe_changes(key: str, changed: list[Path]) -> str:
 
 def spam_findings(config: Config, edition: Edition) -> tuple[list[Finding], str | None]:
     """([spam-score] or nothing, a note when SpamAssassin could not give a score)."""
+    from newsletter.check.spam import ENV, score_message, spamassassin_command
     from newsletter.mime import build_message, message_bytes
     from newsletter.models import RenderedEmail
-    from newsletter.spam import ENV, score_message, spamassassin_command
 
     command = spamassassin_command()
     if command is None:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from newsletter.check.findings import Finding, Location
+from newsletter.check.inputs import HTML_NAME, TEXT_NAME, Edition, Sources
+from newsletter.check.scan import Scan, words
 from newsletter.config import Config, Publication
-from newsletter.findings import Finding, Location
-from newsletter.scan import Scan, words
-from newsletter.sources import HTML_NAME, TEXT_NAME, Edition, Sources
 
 # Gmail clips an email whose HTML passes about 102 kB; services add tracking links and their
 # own footer, so 8 kB short of it is already too close.
