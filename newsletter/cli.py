@@ -12,41 +12,47 @@ import click
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def selection_options(func: F) -> F:
-    """The options every command shares to pick an edition and a workspace."""
-    options = [
-        click.option("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W48 (default: the current week)."),
-        click.option(
-            "--since", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="First day of a custom range."
-        ),
-        click.option(
-            "--until",
-            type=click.DateTime(["%Y-%m-%d"]),
-            metavar="YYYY-MM-DD",
-            help="Last day of a custom range (inclusive).",
-        ),
-        click.option(
-            "--content",
-            "content_dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="Folder of article files (default: content/).",
-        ),
-        click.option(
-            "--out",
-            "out_dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="Folder of editions (default: issues/).",
-        ),
-        click.option(
-            "--config",
-            "config_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Settings file (default: the nearest newsletter.toml in this folder or above).",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+def _options(*options: Callable[[F], F]) -> Callable[[F], F]:
+    """Several click options as one decorator, in the order given."""
+
+    def apply(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return apply
+
+
+_DATE = click.DateTime(["%Y-%m-%d"])
+# The days of an edition: every command that works on one takes these.
+range_options = _options(
+    click.option("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W48 (default: the current week)."),
+    click.option("--since", type=_DATE, metavar="YYYY-MM-DD", help="First day of a custom range."),
+    click.option("--until", type=_DATE, metavar="YYYY-MM-DD", help="Last day of a custom range (inclusive)."),
+)
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file (default: the nearest newsletter.toml in this folder or above).",
+)
+# The days plus the workspace's folders: the options build, preview, check and export share.
+selection_options = _options(
+    range_options,
+    click.option(
+        "--content",
+        "content_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder of article files (default: content/).",
+    ),
+    click.option(
+        "--out",
+        "out_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder of editions (default: issues/).",
+    ),
+    config_option,
+)
 
 
 def _echo_error(message: str) -> None:
@@ -75,9 +81,18 @@ def _config(
     return config
 
 
+# Commands that do one edition's work and exit. The cyclic garbage collector would only spend
+# time there (about 10% of a build's CPU, most of it re-scanning the objects the imports create)
+# to free little: reference counting frees nearly everything, and what one edition leaves in
+# cycles is bounded. preview (runs for hours), gather and archive (any number of posts or
+# editions, HTML trees full of cycles) keep it.
+ONE_SHOT = frozenset({"build", "check", "export", "init", "docs"})
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="newsletter")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Build a newsroom's weekly email from its article files, preview it, and export it.
 
     \b
@@ -88,6 +103,8 @@ def cli() -> None:
       newsletter export --to eml
       newsletter export --to listmonk --test-to editor@example.com
     """
+    if ctx.invoked_subcommand in ONE_SHOT:
+        gc.disable()
 
 
 @cli.command("build")
@@ -171,7 +188,6 @@ def preview_command(
     """
     from newsletter.preview import serve
 
-    gc.enable()  # a long-running server: see main()
     selection = _selection(week, since, until)
     config = _config(config_path, content_dir, out_dir)
     serve(config, selection, config_path=config_path, host=host, port=port, open_browser=not no_open,
@@ -290,12 +306,7 @@ def check_command(
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder of the site (default: [archive] dir in newsletter.toml, else site/).",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Settings file (default: ./newsletter.toml).",
-)
+@config_option
 def archive_command(out_dir: Path | None, config_path: Path | None) -> None:
     """Write the web archive: a page per built edition, an index, an Atom feed and a sitemap.
 
@@ -317,13 +328,7 @@ def archive_command(out_dir: Path | None, config_path: Path | None) -> None:
 
 
 @cli.command("gather")
-@click.option("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W48 (default: the current week).")
-@click.option(
-    "--since", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="First day of a custom range."
-)
-@click.option(
-    "--until", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Last day of a custom range (inclusive)."
-)
+@range_options
 @click.option(
     "--source",
     "source_names",
@@ -338,12 +343,7 @@ def archive_command(out_dir: Path | None, config_path: Path | None) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder to write the articles into (default: content/).",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Settings file (default: ./newsletter.toml).",
-)
+@config_option
 def gather_command(
     week: str | None,
     since: Any,
@@ -432,11 +432,6 @@ def docs_command(topic: str | None) -> None:
 
 
 def main() -> None:
-    # Every command but `preview` does one job and exits. The cyclic garbage collector would
-    # only spend time there (about 10% of a build's CPU, most of it re-scanning the objects the
-    # imports create) to free little: reference counting frees nearly everything, and what one
-    # edition leaves in cycles is bounded. `preview`, which runs for hours, turns it back on.
-    gc.disable()
     cli()
 
 
