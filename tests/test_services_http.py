@@ -190,7 +190,7 @@ def test_timeout_is_retried_then_reported(harness: Harness, run: Run, monkeypatc
 def test_timeout_on_create_is_not_retried_and_the_next_run_adopts(harness: Harness, run: Run,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(f"NEWSLETTER_{harness.name.upper()}_TIMEOUT", "0.3")
-    harness.fake.faults.append(Fault("POST", harness.create_path, delay=1.0))  # stalls past the timeout, then creates
+    harness.fake.faults.append(Fault("POST", harness.create_path, delay=0.6))  # stalls past the timeout, then creates
     with pytest.raises(ServiceError) as caught:
         run()
     assert "did not answer within 0.3 s" in caught.value.format_message()
@@ -441,7 +441,7 @@ def test_a_trickling_server_is_cut_off_by_the_deadline(harness: Harness, run: Ru
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     prefix = f"NEWSLETTER_{harness.name.upper()}_"
     monkeypatch.setenv(prefix + "TIMEOUT", "5")  # each byte comes well within the per-read timeout
-    monkeypatch.setenv(prefix + "DEADLINE", "1")
+    monkeypatch.setenv(prefix + "DEADLINE", "0.5")
     monkeypatch.setenv(prefix + "RETRIES", "1")
     harness.fake.faults.append(Fault("GET", harness.list_path, times=9, status=200, body={}, trickle=0.05))
     started = time.monotonic()
@@ -449,7 +449,7 @@ def test_a_trickling_server_is_cut_off_by_the_deadline(harness: Harness, run: Ru
         run()
     assert time.monotonic() - started < 30  # generous: without the deadline it never ends
     message = caught.value.format_message()
-    assert "did not finish answering within the 1 s deadline" in message and "2 tries" in message
+    assert "did not finish answering within the 0.5 s deadline" in message and "2 tries" in message
     assert creates(harness) == 0
 
 
