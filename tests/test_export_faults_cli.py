@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 from newsletter.cli import cli
 from tests.conftest import SAMPLE_WEEK
 from tests.servers import FakeListmonk, Fault, serve
+from tests.servers_harness import MORE, Harness, wired
 
 pytestmark = pytest.mark.server
 WEEK = ["--week", SAMPLE_WEEK]
@@ -31,27 +32,36 @@ def listmonk(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeL
         yield fake
 
 
-FAULTS = {
-    "redirect": Fault("POST", "/api/campaigns", status=308, headers={"Location": "https://lists.example.org/api"}),
-    "html": Fault("POST", "/api/campaigns", status=200, headers={"Content-Type": "text/html"},
-                  raw=b"<html><title>502 Bad Gateway</title></html>"),
-    "wrong shape": Fault("POST", "/api/campaigns", status=200, body={"data": {"id": "../settings"}}),
-    "bad gzip": Fault("GET", "/api/campaigns", status=200, headers={"Content-Encoding": "gzip"}, raw=b"\x1f\x8bnope"),
-    "endless 429": Fault("GET", "/api/campaigns", times=99, status=429, headers={"Retry-After": "3600"},
-                         body={"message": "slow down"}),
-}
+@pytest.fixture(params=["listmonk", *MORE])
+def harness(workspace: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    with wired(request.param, monkeypatch) as h:
+        yield h
 
 
-@pytest.mark.parametrize("fault", list(FAULTS))
-def test_a_false_success_is_exit_1_with_the_service_named(listmonk: FakeListmonk, workspace: Path, fault: str) -> None:
-    listmonk.faults.append(FAULTS[fault])
-    result = run("export", "--to", "listmonk", *WEEK)
+def fault(kind: str, h: Harness) -> Fault:
+    """A misbehaving answer to the request that creates a draft, or to the lookup before it."""
+    return {
+        "redirect": lambda: Fault("POST", h.create_path, status=308, headers={"Location": "https://lists.example.org/api"}),
+        "html": lambda: Fault("POST", h.create_path, status=h.create_status, headers={"Content-Type": "text/html"},
+                              raw=b"<html><title>502 Bad Gateway</title></html>"),
+        "wrong shape": lambda: Fault("POST", h.create_path, status=h.create_status, body=h.answer("../settings")),
+        "bad gzip": lambda: Fault("GET", h.list_path, status=200, headers={"Content-Encoding": "gzip"},
+                                  raw=b"\x1f\x8bnope"),
+        "endless 429": lambda: Fault("GET", h.list_path, times=99, status=429, headers={"Retry-After": "3600"},
+                                     body=h.error("slow down")),
+    }[kind]()
+
+
+@pytest.mark.parametrize("kind", ["redirect", "html", "wrong shape", "bad gzip", "endless 429"])
+def test_a_false_success_is_exit_1_with_the_service_named(harness: Harness, workspace: Path, kind: str) -> None:
+    harness.fake.faults.append(fault(kind, harness))
+    result = run("export", "--to", harness.name, *WEEK)
     assert result.exit_code == 1, result.output
-    assert "Error: listmonk: " in result.stderr and "Traceback" not in result.output
+    assert f"Error: {harness.name}: " in result.stderr and "Traceback" not in result.output
     assert "Created" not in result.stdout
     exports = workspace / "issues" / SAMPLE_WEEK / "exports.json"
     assert not exports.exists() or json.loads(exports.read_text())["drafts"] == {}
-    assert listmonk.token not in result.output
+    assert harness.secret not in result.output
 
 
 @pytest.mark.parametrize("token", ["lm-secret\ntoken-123", "lm-secret\u2013token-123", "lm-secret\x1b[2Jtoken"])

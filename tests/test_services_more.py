@@ -1,12 +1,13 @@
-"""Brevo, SendGrid and Kit against loopback fakes that check every body against the service's spec."""
+"""What is particular to Brevo, SendGrid and Kit, against loopback fakes that check every body against the spec.
+
+What every API service guarantees (one draft per issue, retries, faults, documented answers, ids,
+secrets) is tested for these three with the others in tests/test_services_http.py.
+"""
 
 from __future__ import annotations
 
 import json
-import re
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,126 +18,26 @@ from click.testing import CliRunner
 from newsletter.cli import cli
 from newsletter.errors import ConfigError, ServiceError, SettingMissing
 from newsletter.export import export_email
-from newsletter.models import ExportResult
 from newsletter.services import service_class
-from newsletter.services.base import Service
 from tests.conftest import SAMPLE_WEEK
 from tests.exporting import KEY, STANDALONE, make_config, make_email, read_exports
-from tests.servers import FakeService, Fault, serve
-from tests.servers_more import FakeBrevo, FakeKit, FakeSendGrid
+from tests.servers import Fault, serve
+from tests.servers_harness import HARNESSES, MORE, Harness, Run, creates, services, wired
+from tests.servers_more import FakeBrevo, FakeSendGrid
 
 pytestmark = pytest.mark.server
 TESTERS = ("editor@sentinel.example", "desk@sentinel.example")
 
 
-@dataclass
-class Harness:
-    """One service wired to its fake, and where a stored draft keeps what subscribers will read."""
-
-    name: str
-    fake: FakeService
-    env: dict[str, str]
-    secret: str
-    texts: Callable[[dict[str, Any]], list[str]]  # subject, preheader, HTML[, text] of a stored draft
-    allowed_tags: re.Pattern[str]  # the only template syntax allowed in those texts
-    footer_tags: set[str]
-    create_path: str
-    list_path: str
-    secret_env: str = "API_KEY"
-
-
-def _brevo() -> Harness:
-    fake = FakeBrevo()
-    return Harness("brevo", fake, {"API_KEY": fake.api_key, "LIST_IDS": "2, 7"}, fake.api_key,
-                   lambda d: [d["subject"], d["previewText"], d["htmlContent"]],
-                   re.compile(r"\{\{ (unsubscribe|update_profile|mirror) \}\}"),
-                   {"{{ unsubscribe }}", "{{ update_profile }}", "{{ mirror }}"}, "/v3/emailCampaigns",
-                   "/v3/emailCampaigns")
-
-
-def _sendgrid() -> Harness:
-    fake = FakeSendGrid()
-    return Harness("sendgrid", fake, {"API_KEY": fake.api_key, "SENDER_ID": "6060664", "SUPPRESSION_GROUP_ID": "2186",
-                                      "LIST_IDS": "f2fe66a1-43f3-4e3a-87b1-c6a600d805f0"}, fake.api_key,
-                   lambda d: [d["email_config"]["subject"], d["email_config"]["html_content"],
-                              d["email_config"]["plain_content"]],
-                   re.compile(r"\{\{\{unsubscribe\}\}\}|\{\{\{unsubscribe_preferences\}\}\}|\{\{Weblink\}\}"),
-                   {"{{{unsubscribe}}}", "{{{unsubscribe_preferences}}}", "{{Weblink}}"},
-                   "/v3/marketing/singlesends", "/v3/marketing/singlesends")
-
-
-def _kit() -> Harness:
-    fake = FakeKit()
-    return Harness("kit", fake, {"API_KEY": fake.api_key}, fake.api_key,
-                   lambda d: [d["subject"], d["preview_text"], d["content"]],
-                   re.compile(r"\{\{ (unsubscribe_url|subscriber_preferences_url) \}\}"),
-                   {"{{ unsubscribe_url }}", "{{ subscriber_preferences_url }}"}, "/v4/broadcasts", "/v4/broadcasts")
-
-
-HARNESSES = {"brevo": _brevo, "sendgrid": _sendgrid, "kit": _kit}
-API_PATH = {"brevo": "/v3", "sendgrid": "/v3", "kit": "/v4"}
-# What each template language would evaluate: the Django-like Brevo language and Liquid, and Handlebars.
-SYNTAX = {"brevo": re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}"), "kit": re.compile(r"\{\{.*?\}\}|\{%.*?%\}"),
-          "sendgrid": re.compile(r"\{\{\{?.*?\}\}\}?|<%.*?%>")}
-
-
-@pytest.fixture(params=list(HARNESSES))
+@pytest.fixture(params=MORE)
 def harness(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
-    h = HARNESSES[request.param]()
-    with serve(h.fake) as url:
-        prefix = f"NEWSLETTER_{h.name.upper()}_"
-        monkeypatch.setenv(prefix + "API_URL", url + API_PATH[h.name])
-        for key, value in {**h.env, "RETRY_BASE_DELAY": "0.01", "TIMEOUT": "2"}.items():
-            monkeypatch.setenv(prefix + key, value)
+    with wired(request.param, monkeypatch) as h:
         yield h
-
-
-class Run:
-    """Exports of one issue folder, each with a fresh service like separate command runs."""
-
-    def __init__(self, root: Path, name: str):
-        self.root, self.name = root, name
-        self.config = make_config(root)
-        self.folder = root / "issues" / KEY
-        self.output: list[str] = []
-        self.sleeps: list[float] = []
-
-    def __call__(self, **options: Any) -> ExportResult:
-        cls = service_class(self.name)
-        assert cls is not None
-        service: Service = cls(self.config, echo=self.output.append, sleep=self.sleeps.append)
-        try:
-            return export_email(service, KEY, self.folder, make_email(), STANDALONE, echo=self.output.append,
-                                **options)
-        finally:
-            service.close()
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.output)
 
 
 @pytest.fixture
 def run(harness: Harness, tmp_path: Path) -> Run:
     return Run(tmp_path, harness.name)
-
-
-def creates(h: Harness) -> int:
-    return sum(1 for r in h.fake.requests if r.method == "POST" and re.fullmatch(h.create_path, r.path))
-
-
-def test_creates_one_draft_valid_against_the_spec(harness: Harness, run: Run) -> None:
-    result = run()
-    assert result.action == "created"
-    assert harness.fake.errors == []
-    assert list(harness.fake.drafts) == [result.remote_id]
-    state = read_exports(run.folder)
-    draft = state["drafts"][harness.name]
-    assert draft["remote_id"] == result.remote_id and draft["marker"].startswith(f"nl-{KEY}-")
-    assert draft["content_hash"].startswith("sha256:") and state["pending"] == {}
-    assert [e["action"] for e in state["history"]] == ["created"]
-    label = service_class(harness.name).label  # type: ignore[union-attr]
-    assert f"Created the {label} draft {result.remote_id}" in run.text
 
 
 def test_the_draft_is_a_draft_with_the_issues_words(harness: Harness, run: Run) -> None:
@@ -168,204 +69,9 @@ def test_the_draft_is_a_draft_with_the_issues_words(harness: Harness, run: Run) 
         assert "email_address" not in harness.fake.requests[-1].body  # the account's sending address
 
 
-def test_article_text_never_becomes_a_merge_tag(harness: Harness, run: Run) -> None:
-    result = run()
-    texts = harness.texts(harness.fake.drafts[str(result.remote_id)])
-    for text in texts:
-        for found in SYNTAX[harness.name].finditer(text):
-            assert harness.allowed_tags.fullmatch(found.group()), f"{found.group()!r} would be evaluated"
-        assert "placeholder.invalid" not in text
-    html = texts[2] if harness.name != "sendgrid" else texts[1]
-    assert harness.footer_tags <= {m.group() for m in harness.allowed_tags.finditer(html)}
-    if harness.name == "kit":  # no documented web-version tag for an unpublished broadcast: the site's page
-        assert STANDALONE.view_online in html
-    if harness.name == "sendgrid":  # the text part has the tags too
-        assert harness.footer_tags <= {m.group() for m in harness.allowed_tags.finditer(texts[2])}
-
-
-def test_export_again_updates_the_same_draft(harness: Harness, run: Run) -> None:
-    first = run()
-    second = run()
-    assert second.action == "updated" and second.remote_id == first.remote_id
-    assert len(harness.fake.drafts) == 1 and creates(harness) == 1
-    assert harness.fake.errors == []
-    state = read_exports(run.folder)
-    assert [e["action"] for e in state["history"]] == ["created", "updated"]
-    assert state["drafts"][harness.name]["remote_id"] == first.remote_id
-    updates = [r for r in harness.fake.requests if r.method in ("PUT", "PATCH")]
-    assert len(updates) == 1 and updates[0].path.endswith(f"/{first.remote_id}")
-
-
-def test_new_makes_a_second_draft_on_purpose(harness: Harness, run: Run) -> None:
-    first = run()
-    fresh = run(force_new=True)
-    assert fresh.action == "created" and fresh.remote_id != first.remote_id
-    assert len(harness.fake.drafts) == 2
-    assert read_exports(run.folder)["drafts"][harness.name]["remote_id"] == fresh.remote_id
-    again = run()
-    assert again.action == "updated" and again.remote_id == fresh.remote_id
-    assert harness.fake.errors == []
-
-
-def test_429_is_retried_after_the_time_the_service_asks(harness: Harness, run: Run) -> None:
-    harness.fake.faults.append(Fault("POST", harness.create_path, status=429, headers={"Retry-After": "7"},
-                                     body={"errors": ["Too many requests"], "code": "too_many_requests",
-                                           "message": "Too many requests"}))
-    result = run()
-    assert result.action == "created" and run.sleeps == [7.0]
-    assert len(harness.fake.drafts) == 1 and harness.fake.errors == []
-    assert read_exports(run.folder)["drafts"][harness.name]["remote_id"] == result.remote_id
-
-
-def test_500_is_retried_with_backoff(harness: Harness, run: Run) -> None:
-    harness.fake.faults.append(Fault("POST", harness.create_path, times=2, status=500, body={"errors": ["oops"]}))
-    result = run()
-    assert result.action == "created" and len(harness.fake.drafts) == 1
-    assert run.sleeps == [0.01, 0.02]
-    assert read_exports(run.folder)["drafts"][harness.name]["remote_id"] == result.remote_id
-
-
-def test_500_after_the_draft_was_made_is_not_retried_into_a_duplicate(harness: Harness, run: Run) -> None:
-    harness.fake.faults.append(Fault("POST", harness.create_path, status_after_handling=502))
-    result = run()
-    assert len(harness.fake.drafts) == 1 and creates(harness) == 1
-    assert result.remote_id == next(iter(harness.fake.drafts))
-    assert read_exports(run.folder)["drafts"][harness.name]["remote_id"] == result.remote_id
-    assert harness.fake.errors == []
-
-
-def test_persistent_500_ends_with_the_services_message(harness: Harness, run: Run) -> None:
-    body = {"errors": [{"field": None, "message": "database on fire"}] if harness.name == "sendgrid"
-            else ["database on fire"], "code": "internal_error", "message": "database on fire"}
-    harness.fake.faults.append(Fault("POST", harness.create_path, times=99, status=500, body=body))
-    with pytest.raises(ServiceError) as caught:
-        run()
-    message = caught.value.format_message()
-    assert caught.value.exit_code == 1
-    assert "database on fire" in message and harness.name in message and "4 tries" in message
-    assert harness.secret not in message and harness.secret not in run.text
-    assert harness.fake.drafts == {}
-    assert read_exports(run.folder)["drafts"] == {}
-
-
-def test_refusal_shows_the_services_own_message(harness: Harness, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(f"NEWSLETTER_{harness.name.upper()}_API_KEY", "wrong-secret-value-42")
-    with pytest.raises(ServiceError) as caught:
-        run()
-    message = caught.value.format_message()
-    own = {"brevo": "Key not found (unauthorized)", "sendgrid": "authorization required",
-           "kit": "The access token is invalid"}
-    assert own[harness.name] in message and "(401)" in message
-    assert "wrong-secret-value-42" not in message and "Check the credentials" in message
-    assert len(harness.fake.requests) == 1  # a refusal is not retried
-
-
-def test_timeout_is_retried_then_reported(harness: Harness, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(f"NEWSLETTER_{harness.name.upper()}_TIMEOUT", "0.3")
-    monkeypatch.setenv(f"NEWSLETTER_{harness.name.upper()}_RETRIES", "1")
-    harness.fake.faults.append(Fault("GET", harness.list_path, times=2, delay=1.0, status=200, body={}))
-    with pytest.raises(ServiceError) as caught:
-        run()
-    message = caught.value.format_message()
-    assert "did not answer within 0.3 s" in message and "2 tries" in message
-    assert harness.fake.drafts == {}
-    result = run()  # the service healthy again: exactly one draft
-    assert result.action == "created" and len(harness.fake.drafts) == 1
-    assert read_exports(run.folder)["drafts"][harness.name]["remote_id"] == result.remote_id
-
-
-def test_timeout_on_create_is_not_retried_and_the_next_run_adopts(harness: Harness, run: Run,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(f"NEWSLETTER_{harness.name.upper()}_TIMEOUT", "0.3")
-    harness.fake.faults.append(Fault("POST", harness.create_path, delay=1.0))  # stalls past the timeout, then creates
-    with pytest.raises(ServiceError) as caught:
-        run()
-    assert "did not answer within 0.3 s" in caught.value.format_message()
-    assert "will not be created twice" in caught.value.format_message()
-    assert creates(harness) == 1  # a create is never retried blindly
-    deadline = time.monotonic() + 10
-    while not harness.fake.drafts and time.monotonic() < deadline:  # the service finishes its work late
-        time.sleep(0.05)
-    created_id = next(iter(harness.fake.drafts))
-    monkeypatch.setenv(f"NEWSLETTER_{harness.name.upper()}_TIMEOUT", "5")
-    result = run()
-    assert result.action == "adopted" and result.remote_id == created_id
-    assert len(harness.fake.drafts) == 1 and creates(harness) == 1
-    assert read_exports(run.folder)["drafts"][harness.name]["remote_id"] == created_id
-
-
-def test_connection_reset_after_create_does_not_duplicate(harness: Harness, run: Run) -> None:
-    harness.fake.faults.append(Fault("POST", harness.create_path, reset_after_handling=True))
-    with pytest.raises(ServiceError) as caught:
-        run()
-    assert "will not be created twice" in caught.value.format_message()
-    assert len(harness.fake.drafts) == 1
-    created_id = next(iter(harness.fake.drafts))
-    state = read_exports(run.folder)
-    assert state["drafts"] == {} and harness.name in state["pending"]
-    result = run()
-    assert result.action == "adopted" and result.remote_id == created_id
-    assert len(harness.fake.drafts) == 1 and creates(harness) == 1
-    state = read_exports(run.folder)
-    assert state["drafts"][harness.name]["remote_id"] == created_id and state["pending"] == {}
-    assert harness.fake.errors == []
-    assert run().action == "updated"
-
-
-def test_reset_during_new_is_recovered_among_other_drafts(harness: Harness, run: Run) -> None:
-    for _ in range(3):  # other drafts, so the lookup has to page (two per page in the fakes)
-        run(force_new=True)
-    harness.fake.faults.append(Fault("POST", harness.create_path, reset_after_handling=True))
-    with pytest.raises(ServiceError):
-        run(force_new=True)
-    newest = list(harness.fake.drafts)[-1]
-    result = run(force_new=True)
-    assert result.action == "adopted" and result.remote_id == newest
-    assert len(harness.fake.drafts) == 4 and harness.fake.errors == []
-    pages = [r for r in harness.fake.requests if r.method == "GET" and r.path == harness.list_path]
-    assert len(pages) >= 2  # it followed the service's pagination
-
-
-def test_dry_run_makes_no_request_and_hides_the_secret(harness: Harness, run: Run) -> None:
-    test_to = () if harness.name == "kit" else ("editor@sentinel.example",)
-    result = run(dry_run=True, test_to=test_to)
-    assert result.action == "dry-run"
-    assert harness.fake.requests == []
-    assert not (run.folder / "exports.json").exists()
-    assert f"POST http://127.0.0.1:{harness.fake.base_url.rsplit(':', 1)[1]}{harness.create_path}" in run.text
-    assert harness.secret not in run.text and "***" in run.text
-    assert "characters)" in run.text
-
-
-def test_a_draft_deleted_in_the_service_is_reported(harness: Harness, run: Run) -> None:
-    run()
-    harness.fake.drafts.clear()
-    with pytest.raises(ServiceError) as caught:
-        run()
-    assert "--new" in caught.value.format_message()
-
-
-@pytest.mark.parametrize("bad_id", ["../../account", "12?x=1", "1 2", ""])
-def test_an_edited_id_in_exports_json_never_reaches_a_url(harness: Harness, run: Run, bad_id: str) -> None:
-    run()
-    path = run.folder / "exports.json"
-    state = json.loads(path.read_text())
-    state["drafts"][harness.name]["remote_id"] = bad_id
-    path.write_text(json.dumps(state))
-    before = len(harness.fake.requests)
-    if not bad_id:  # an empty id is no record at all: a fresh draft
-        assert run().action == "created"
-        return
-    with pytest.raises(ServiceError) as caught:
-        run()
-    message = caught.value.format_message()
-    assert "exports.json" in message and "--new" in message
-    assert len(harness.fake.requests) == before
-
-
 # ---- test sends -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("harness", ["brevo"], indirect=True)
+@services("brevo")
 def test_brevo_sends_its_test_of_the_draft(harness: Harness, run: Run) -> None:
     result = run(test_to=TESTERS)
     assert harness.fake.tests_sent == [(result.remote_id, list(TESTERS))]
@@ -373,7 +79,7 @@ def test_brevo_sends_its_test_of_the_draft(harness: Harness, run: Run) -> None:
     assert harness.fake.errors == []
 
 
-@pytest.mark.parametrize("harness", ["brevo"], indirect=True)
+@services("brevo")
 def test_brevo_names_the_addresses_it_refused(harness: Harness, run: Run) -> None:
     assert isinstance(harness.fake, FakeBrevo)
     harness.fake.unknown_contacts.add("desk@sentinel.example")
@@ -383,7 +89,7 @@ def test_brevo_names_the_addresses_it_refused(harness: Harness, run: Run) -> Non
     assert "not contacts in Brevo: desk@sentinel.example" in message and "(400)" in message
 
 
-@pytest.mark.parametrize("harness", ["sendgrid"], indirect=True)
+@services("sendgrid")
 def test_sendgrid_tests_through_the_issues_own_dynamic_template(harness: Harness, run: Run) -> None:
     fake = harness.fake
     assert isinstance(fake, FakeSendGrid)
@@ -407,12 +113,90 @@ def test_sendgrid_tests_through_the_issues_own_dynamic_template(harness: Harness
     assert fake.errors == []
 
 
-@pytest.mark.parametrize("harness", ["sendgrid"], indirect=True)
+@services("sendgrid")
 def test_sendgrid_refuses_more_than_ten_test_addresses(harness: Harness, run: Run) -> None:
     with pytest.raises(click.UsageError) as caught:
         run(test_to=tuple(f"e{n}@sentinel.example" for n in range(11)))
     assert "at most 10" in caught.value.format_message()
     assert harness.fake.requests == []
+
+
+# ---- answers particular to one service ---------------------------------------------------------
+
+@services("brevo")
+@pytest.mark.parametrize("answer", [
+    (404, {"code": "document_not_found", "message": "campaign do not exist"}),  # sendinblue/APIv3-php-library#36
+    (200, {"count": 0}),
+    (200, {}),
+])
+def test_brevo_takes_an_empty_lookup_in_any_of_its_forms_for_none(harness: Harness, run: Run,
+                                                                  answer: tuple[int, dict[str, Any]]) -> None:
+    status, body = answer
+    harness.fake.faults.append(Fault("GET", harness.list_path, status=status, body=body))
+    result = run()
+    assert result.action == "created" and creates(harness) == 1 and harness.fake.errors == []
+
+
+# The calls besides "create", each answered with a success status its API does not document.
+OTHER_STATUS = {
+    "brevo": Fault("PUT", r"/v3/emailCampaigns/\d+", status=200, body={"id": 1}),  # documented: 204
+    "sendgrid": Fault("PATCH", r"/v3/marketing/singlesends/.+", status=200,  # documented: 202
+                      body={"id": "27c21bbf-a12c-440b-b8bf-c526975328ca", "status": "draft"}),
+    "kit": Fault("PUT", r"/v4/broadcasts/\d+", status=201, body={"broadcast": {"id": 101}}),  # documented: 200
+}
+
+
+def test_an_update_answered_with_another_status_is_not_taken_as_done(harness: Harness, run: Run) -> None:
+    run()
+    fault = OTHER_STATUS[harness.name]
+    harness.fake.faults.append(fault)
+    with pytest.raises(ServiceError) as caught:
+        run()
+    message = caught.value.format_message()
+    assert f"{fault.method} " in message and f"answered {fault.status}, where" in message
+    assert [e["action"] for e in read_exports(run.folder)["history"]] == ["created"]
+
+
+@services("sendgrid")
+@pytest.mark.parametrize("bad_id", ["../../marketing/singlesends", "d-123", "", None])
+def test_sendgrid_checks_a_template_id_before_it_goes_into_a_url(harness: Harness, run: Run, bad_id: Any) -> None:
+    harness.fake.faults.append(Fault("POST", "/v3/templates", status=201, body={"id": bad_id, "versions": []}))
+    with pytest.raises(ServiceError) as caught:
+        run(test_to=TESTERS)
+    message = caught.value.format_message()
+    assert ("dynamic template's id (d- and 32 hexadecimal digits)" in message if bad_id is not None
+            else "id is null, not a string" in message)
+    after = [r.path for r in harness.fake.requests if r.path.startswith("/v3/templates/")]
+    assert after == [] and harness.fake.tests_sent == []
+
+
+@services("sendgrid")
+def test_sendgrid_checks_a_template_version_id_too(harness: Harness, run: Run) -> None:
+    fake = harness.fake
+    assert isinstance(fake, FakeSendGrid)
+    run(test_to=TESTERS)
+    template = next(iter(fake.templates.values()))
+    template["versions"][0]["id"] = "../../../marketing/singlesends"
+    with pytest.raises(ServiceError) as caught:
+        run(test_to=TESTERS)
+    assert "template version's id (a UUID)" in caught.value.format_message()
+    assert not any(r.method == "PATCH" and "/versions/" in r.path for r in fake.requests)
+    assert len(fake.tests_sent) == 1
+
+
+MODULES = {"brevo": "newsletter.services.brevo", "sendgrid": "newsletter.services.sendgrid",
+           "kit": "newsletter.services.kit"}
+
+
+def test_a_lookup_cut_short_by_its_page_limit_says_so(harness: Harness, run: Run,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(f"{MODULES[harness.name]}.MAX_PAGES", 1)  # the fakes give two drafts a page
+    for _ in range(3):
+        run(force_new=True)
+    assert run.warnings == []
+    result = run(force_new=True)  # its lookup stops after one page of three drafts
+    assert result.action == "created"
+    assert any("looked through" in w and "makes a second" in w for w in run.warnings), run.warnings
 
 
 # ---- settings -------------------------------------------------------------------------------
@@ -471,7 +255,7 @@ def test_a_secret_in_the_settings_file_is_refused(tmp_path: Path, monkeypatch: p
         assert f"NEWSLETTER_{name.upper()}_API_KEY" in message and "file-key-abc" not in message
 
 
-@pytest.mark.parametrize("harness", ["kit"], indirect=True)
+@services("kit")
 def test_kit_sends_to_the_segments_and_tags_it_is_given(harness: Harness, run: Run,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEWSLETTER_KIT_SEGMENT_IDS", "18, 19")
@@ -518,7 +302,7 @@ def test_export_through_the_cli_then_again(workspace: Path, monkeypatch: pytest.
     test_to = [] if name == "kit" else ["--test-to", "editor@example.org"]
     with serve(h.fake) as url:
         # The service's own view-online tag, not the archive page the sample's [archive] url gives
-        settings = {**h.env, "API_URL": url + API_PATH[name], "RETRY_BASE_DELAY": "0.01", "VIEW_ONLINE": "service"}
+        settings = {**h.env, "API_URL": url + h.api_path, "RETRY_BASE_DELAY": "0.01", "VIEW_ONLINE": "service"}
         for key, value in settings.items():
             monkeypatch.setenv(f"NEWSLETTER_{name.upper()}_{key}", value)
         dry = cli_run("export", "--to", name, "--week", SAMPLE_WEEK, "--dry-run")

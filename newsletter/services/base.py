@@ -15,12 +15,17 @@ What a service declares, and what the base class holds it to:
   service appends ``*HTTP_SETTINGS``: timeout, deadline, retries, retry_budget, delays).
 - ``id_pattern`` and ``id_kind``: the format of the service's draft ids. An id read from
   exports.json or from an answer must match it in full before it goes into a URL; build
-  Drafts with ``self.draft(id, url, marker)``, which checks the id and the link.
+  Drafts with ``self.draft(id, url, marker)``, which checks the id and the link. Any other id
+  taken from an answer into a URL (a template's, a version's) goes through
+  ``self.answered_id(value, pattern, kind)``.
 - For every request, ``call(method, path, expect=Expect(statuses, fields))``: the answer the
   API documents for success. A call succeeds only on one of those statuses with a JSON body
-  holding those fields (dotted paths, with their JSON types); anything else (a redirect, another
-  status, HTML, JSON of another shape) is a ServiceError naming the service, the status and what
-  to check. Without ``expect`` a call accepts any 2xx whose body, if any, is JSON.
+  holding those fields (dotted paths, with their JSON types; ``optional`` ones may be missing
+  but have their type when there); anything else (a redirect, another status, HTML, JSON of
+  another shape) is a ServiceError naming the service, the status and what to check. Without
+  ``expect`` a call accepts any 2xx whose body, if any, is JSON.
+- Diagnostics (a retry, a warning) go through ``self.warn`` (stderr, redacted), results through
+  ``self.echo``; a draft's name carrying its marker is built with ``draft_name``.
 - Optionally ``error_message`` (the service's error format), ``refusal_hint`` and
   ``auth_headers``; secrets it derives (an encoded token) go through ``add_secret``.
 """
@@ -59,7 +64,7 @@ from newsletter.services.redaction import (
 
 Echo = Callable[[str], Any]
 __all__ = ["REDACTED", "Deadline", "Draft", "Expect", "ExportJob", "Features", "HttpService", "Outcome", "Refused",
-           "Response", "Service", "Setting", "HTTP_SETTINGS", "prepare_email", "split_list"]
+           "Response", "Service", "Setting", "DRY_ID", "HTTP_SETTINGS", "draft_name", "prepare_email", "split_list"]
 DRY_ID = "<new id>"  # the id a dry run shows for a draft it would create
 MAX_ANSWER = 32 * 1024 * 1024  # bytes: more is not an answer of an API this tool talks to
 MARKER = re.compile(r"nl-[0-9A-Za-z][0-9A-Za-z_-]{0,63}-[0-9a-f]{8}")  # what export.py writes on a draft
@@ -333,12 +338,12 @@ class Service:
         raise ConfigError(f"{self.label}: setting {key} ({self.env_name(key)}) must be true or false, "
                           f"not {one_line(value, 40)!r}.")
 
-    def check_id(self, value: object) -> str | None:
-        """``value`` as an id string if it has the service's id format (``id_pattern``), else None."""
+    def check_id(self, value: object, pattern: re.Pattern[str] | None = None) -> str | None:
+        """``value`` as an id string if it has the service's id format (``id_pattern``, or ``pattern``), else None."""
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             return None
         text = str(value)
-        return text if self.id_pattern.fullmatch(text) else None
+        return text if (pattern or self.id_pattern).fullmatch(text) else None
 
     # ---- secrets --------------------------------------------------------------------------
 
@@ -395,29 +400,41 @@ class Expect:
 
     ``fields`` maps a dotted path (``"data.id"``) to the JSON type(s) there: ``str``, ``int``,
     ``float``, ``bool``, ``list``, ``dict`` or ``type(None)`` (an int is never taken for a
-    bool). ``body`` is "json" (a JSON body must come), "maybe" (JSON if there is a body) or
-    "ignored" (e.g. a 204, or an answer the API does not describe).
+    bool). ``optional`` does the same for fields an API documents but may leave out (an
+    empty list, say): missing is fine, present with another type is not. ``body`` is "json"
+    (a JSON body must come), "maybe" (JSON if there is a body) or "ignored" (e.g. a 204, or
+    an answer the API does not describe).
     """
 
     statuses: tuple[int, ...] = (200,)
     fields: Mapping[str, JsonType] = field(default_factory=dict)
     body: str = "json"
     what: str = ""  # what the answer is, for messages: "the new campaign"
+    optional: Mapping[str, JsonType] = field(default_factory=dict)
 
     def problem(self, data: Any) -> str | None:
         """Why ``data`` is not the documented answer, or None when it is."""
-        if self.fields and not isinstance(data, dict):
+        if (self.fields or self.optional) and not isinstance(data, dict):
             return f"it is {_json_kind(data)}, not an object"
-        for path, kind in self.fields.items():
-            value = data
-            for key in path.split("."):
-                if not isinstance(value, dict) or key not in value:
-                    return f"{path} is missing"
-                value = value[key]
-            kinds = kind if isinstance(kind, tuple) else (kind,)
-            if not any(_is(value, k) for k in kinds):
-                return f"{path} is {_json_kind(value)}, not {' or '.join(_json_kind_name(k) for k in kinds)}"
+        for paths, required in ((self.fields, True), (self.optional, False)):
+            for path, kind in paths.items():
+                value = data
+                for key in path.split("."):
+                    if not isinstance(value, dict) or key not in value:
+                        value = _MISSING
+                        break
+                    value = value[key]
+                if value is _MISSING:
+                    if required:
+                        return f"{path} is missing"
+                    continue
+                kinds = kind if isinstance(kind, tuple) else (kind,)
+                if not any(_is(value, k) for k in kinds):
+                    return f"{path} is {_json_kind(value)}, not {' or '.join(_json_kind_name(k) for k in kinds)}"
         return None
+
+
+_MISSING = object()
 
 
 ANY_SUCCESS = Expect(statuses=(200, 201, 202, 204), body="maybe")
@@ -505,16 +522,26 @@ class HttpService(Service):
 
     def draft(self, remote_id: Any, url: Any = None, marker: str | None = None) -> Draft:
         """A Draft from an answer, once its id has the service's format (it goes into URLs) and its link is safe."""
+        return Draft(self.answered_id(remote_id), web_url(url), marker)
+
+    def answered_id(self, value: Any, pattern: re.Pattern[str] | None = None, kind: str | None = None) -> str:
+        """An id from an answer, checked before it goes into a URL; anything else is a ServiceError.
+
+        By default the id of a draft (``id_pattern``, ``id_kind``); ``pattern`` and ``kind``
+        check another id the same way (e.g. a SendGrid template's). A dry run's stand-in answers
+        pass as they are (``DRY_ID`` when they hold none).
+        """
         if self.dry_run:
-            return Draft(str(remote_id) if remote_id is not None else DRY_ID, web_url(url), marker)
-        checked = self.check_id(remote_id)
-        if checked is None:
-            got = "no id" if remote_id is None else f"{one_line(str(remote_id), 80)!r}"
-            raise ServiceError(self.name, (
-                f"{self.label} answered with {got} where its API gives the draft's {self.id_kind}, so the answer "
-                f"cannot be trusted and nothing was recorded. Check api_url ({self.env_name('api_url')}) points at "
-                f"{self.label}'s API; if a draft was made, the next run finds it by its marker."))
-        return Draft(checked, web_url(url), marker)
+            return str(value) if value is not None else DRY_ID
+        checked = self.check_id(value, pattern)
+        if checked is not None:
+            return checked
+        got = "no id" if value is None else f"{one_line(str(value), 80)!r}"
+        what = kind or f"the draft's {self.id_kind}"
+        raise ServiceError(self.name, (
+            f"{self.label} answered with {got} where its API gives {what}, so the answer cannot be trusted and "
+            f"nothing was recorded. Check api_url ({self.env_name('api_url')}) points at {self.label}'s API; if a "
+            "draft was made, the next run finds it by its marker."))
 
     # ---- the shared flow -------------------------------------------------------------------
 
@@ -889,6 +916,17 @@ def shorten(value: Any, limit: int = 120) -> Any:
 
 def split_list(value: str | None) -> list[str]:
     return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def draft_name(publication: str, key: str, marker: str, limit: int = 100) -> str:
+    """'Saigon Sentinel 2026-W48 [nl-2026-W48-1a2b3c4d]', the publication's name cut to fit ``limit``.
+
+    For services that find a draft by its name (Brevo, SendGrid) or note (Kit): the bracketed
+    marker is how a later run finds a draft an interrupted run created. ``limit`` is the
+    service's longest name in characters (SendGrid's single send name: 100).
+    """
+    tail = f" {key} [{marker}]"
+    return publication[: max(0, limit - len(tail))].rstrip() + tail
 
 
 def prepare_email(email: RenderedEmail, tags: Links, neutralise: Callable[[str], str],

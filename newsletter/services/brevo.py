@@ -10,18 +10,20 @@ import httpx
 from newsletter.errors import ConfigError
 from newsletter.models import Links
 from newsletter.services.base import (
+    DRY_ID,
     HTTP_SETTINGS,
     VIEW_ONLINE,
     Draft,
+    Expect,
     ExportJob,
     Features,
     HttpService,
     Response,
     Setting,
+    draft_name,
     prepare_email,
     split_list,
 )
-from newsletter.services.drafts import check_id, draft_name
 
 # Brevo Template Language (https://help.brevo.com/hc/en-us/articles/4402386448530): {{ ... }}
 # variables, {% ... %} statements. {{ unsubscribe }} is the unsubscribe link every campaign
@@ -34,6 +36,20 @@ ID_PATTERN = re.compile(r"[1-9][0-9]{0,18}")
 MARKER_RE = re.compile(r"\[(nl-[A-Za-z0-9_-]+)\]")
 PAGE_SIZE = 100  # GET /emailCampaigns: limit is at most 100
 MAX_PAGES = 50
+
+# The answers each call documents (Brevo's OpenAPI file, tests/specs/brevo-email-campaigns.json;
+# https://developers.brevo.com/reference/create-email-campaign and its neighbours):
+# POST /emailCampaigns: 201 with createModel, {"id": <int64>} (required).
+CREATED = Expect((201,), {"id": int}, what="the new Brevo campaign")
+# GET /emailCampaigns: 200 with getEmailCampaigns, {"count": <int64>, "campaigns": [...]}; the
+# schema requires neither (an account without campaigns may leave them out), so only their types
+# are held to. Brevo has also answered 404 "document_not_found" when there are no campaigns
+# (sendinblue/APIv3-php-library#36): the lookup takes that for "none" (ok_missing).
+CAMPAIGNS = Expect((200,), optional={"campaigns": list, "count": int}, what="a list of Brevo campaigns")
+# PUT /emailCampaigns/{campaignId}: "204 Email campaign updated"; POST .../sendTest: "204 Test
+# email has been sent successfully to all recipients". Neither has a body.
+UPDATED = Expect((204,), body="ignored")
+TEST_SENT = Expect((204,), body="ignored")
 
 
 def neutralise(text: str) -> str:
@@ -61,6 +77,8 @@ class BrevoService(HttpService):
         preheader="Brevo's previewText field, and hidden text at the top of the HTML",
         merge_tags="{{ unsubscribe }}, {{ update_profile }}, {{ mirror }}",
     )
+    id_pattern: ClassVar[re.Pattern[str]] = ID_PATTERN
+    id_kind: ClassVar[str] = "campaign id (a whole number)"
     settings_spec: ClassVar[tuple[Setting, ...]] = (
         Setting("api_key", "your API key (SMTP & API > API keys)", secret=True),
         Setting("api_url", "the API's address", required=False, default="https://api.brevo.com/v3"),
@@ -120,12 +138,10 @@ class BrevoService(HttpService):
             "inlineImageActivation": False,
         }
 
-    def _checked(self, remote_id: str, source: str) -> str:
-        return check_id(self.name, self.label, remote_id, ID_PATTERN, "a Brevo campaign id (digits)", source)
-
     def _draft(self, data: Any, marker: str | None) -> Draft:
+        # Brevo's answers give no link to a campaign: the editor opens it from Campaigns > Email.
         data = data if isinstance(data, dict) else {}
-        return Draft(self._checked(str(data.get("id", "<new id>")), "its answer"), None, marker)
+        return self.draft(data.get("id"), None, marker)
 
     def _find(self, marker: str) -> dict[str, Any] | None:
         # No search by name in the API: list the unsent drafts, newest first, a page at a time.
@@ -133,33 +149,39 @@ class BrevoService(HttpService):
         for _ in range(MAX_PAGES):
             params = {"type": "classic", "status": "draft", "limit": str(PAGE_SIZE), "offset": str(offset),
                       "sort": "desc", "excludeHtmlContent": "true"}
-            page = self.call("GET", "/emailCampaigns", params=params).data or {}
+            page = self.call("GET", "/emailCampaigns", params=params, ok_missing=True, expect=CAMPAIGNS).data or {}
             campaigns = page.get("campaigns") or []
             for campaign in campaigns:
+                if not isinstance(campaign, dict):
+                    continue
                 match = MARKER_RE.search(str(campaign.get("name") or ""))
                 if match and match.group(1) == marker and campaign.get("status", "draft") == "draft":
                     return dict(campaign)
             offset += len(campaigns)
-            if not campaigns or offset >= int(page.get("count") or 0):
-                break
+            count = page.get("count")  # the total; without it, a short page is the last
+            if not campaigns or (offset >= count if isinstance(count, int) else len(campaigns) < PAGE_SIZE):
+                return None
+        self.warn(f"Warning: looked through the newest {offset} Brevo draft campaigns without finding one marked "
+                  f"{marker}. If an interrupted export left one further back, this export makes a second: "
+                  "delete the older one in Brevo.")
         return None
 
     def create_draft(self, payload: dict[str, Any], job: ExportJob) -> Draft:
         def recheck() -> Response | None:
             campaign = self._find(job.marker)
-            return Response(200, campaign) if campaign else None
+            return Response(201, campaign) if campaign else None
 
-        answer = self.call("POST", "/emailCampaigns", json_body=payload, dry={"id": "<new id>"}, recheck=recheck)
+        answer = self.call("POST", "/emailCampaigns", json_body=payload, dry={"id": DRY_ID}, recheck=recheck,
+                           expect=CREATED)
         return self._draft(answer.data, job.marker)
 
     def update_draft(self, draft: Draft, payload: dict[str, Any], job: ExportJob) -> Draft:
-        recorded = job.draft is not None and job.draft.remote_id == draft.remote_id
-        remote_id = self._checked(draft.remote_id, "exports.json" if recorded else "its answer")
+        # draft.remote_id was checked on its way in: by export.py from exports.json, or by _draft.
         marker = draft.marker or job.marker
         body = {**payload, "name": MARKER_RE.sub(f"[{marker}]", payload["name"])}
-        self.call("PUT", f"/emailCampaigns/{remote_id}", json_body=body)  # 204, no body
-        return Draft(remote_id, draft.url, marker)
+        self.call("PUT", f"/emailCampaigns/{draft.remote_id}", json_body=body, expect=UPDATED)
+        return Draft(draft.remote_id, draft.url, marker)
 
     def send_test(self, draft: Draft, payload: dict[str, Any], recipients: tuple[str, ...]) -> None:
-        remote_id = self._checked(draft.remote_id, "its answer")
-        self.call("POST", f"/emailCampaigns/{remote_id}/sendTest", json_body={"emailTo": list(recipients)})
+        self.call("POST", f"/emailCampaigns/{draft.remote_id}/sendTest", json_body={"emailTo": list(recipients)},
+                  expect=TEST_SENT)

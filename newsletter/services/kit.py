@@ -11,17 +11,19 @@ import httpx
 from newsletter.errors import ConfigError
 from newsletter.models import Links
 from newsletter.services.base import (
+    DRY_ID,
     HTTP_SETTINGS,
     Draft,
+    Expect,
     ExportJob,
     Features,
     HttpService,
     Response,
     Setting,
+    draft_name,
     prepare_email,
     split_list,
 )
-from newsletter.services.drafts import check_id, draft_name
 
 # Kit's emails are Liquid templates. {{ unsubscribe_url }}: "Custom HTML email templates: FAQs &
 # troubleshooting" (https://help.kit.com/en/articles/2810454); {{ subscriber_preferences_url }}:
@@ -35,6 +37,18 @@ ID_PATTERN = re.compile(r"[1-9][0-9]{0,18}")
 MARKER_RE = re.compile(r"\[(nl-[A-Za-z0-9_-]+)\]")
 PAGE_SIZE = 500  # GET /v4/broadcasts: per_page default 500, maximum 1000
 MAX_PAGES = 20
+
+# The answers each call documents (Kit's OpenAPI 3.0.3, tests/specs/kit-convertkit-broadcasts-api-openapi.yml;
+# https://developers.kit.com/api-reference/broadcasts/create-a-broadcast and its neighbours):
+# POST /v4/broadcasts: 201 "Creates a new broadcast"; PUT /v4/broadcasts/{id}: 200 "Updates the
+# broadcast and returns its details"; both {"broadcast": {"id": <integer>, ...}}.
+CREATED = Expect((201,), {"broadcast": dict, "broadcast.id": int}, what="the new Kit broadcast")
+UPDATED = Expect((200,), {"broadcast": dict, "broadcast.id": int}, what="the updated Kit broadcast")
+# GET /v4/broadcasts: 200 with {"broadcasts": [...], "pagination": {"has_next_page": <bool>,
+# "end_cursor": ..., ...}}, both required. end_cursor is typed string, yet a cursor API may give
+# null on an empty page, so null is accepted there.
+BROADCASTS = Expect((200,), {"broadcasts": list, "pagination": dict, "pagination.has_next_page": bool},
+                    optional={"pagination.end_cursor": (str, type(None))}, what="a list of Kit broadcasts")
 
 
 def neutralise(text: str) -> str:
@@ -61,6 +75,8 @@ class KitService(HttpService):
         preheader="Kit's preview_text field, and hidden text at the top of the HTML",
         merge_tags="{{ unsubscribe_url }}, {{ subscriber_preferences_url }}, and [links] view_online",
     )
+    id_pattern: ClassVar[re.Pattern[str]] = ID_PATTERN
+    id_kind: ClassVar[str] = "broadcast id (a whole number)"
     settings_spec: ClassVar[tuple[Setting, ...]] = (
         Setting("api_key", "your v4 API key (Settings > Developer)", secret=True),
         Setting("api_url", "the API's address", required=False, default="https://api.kit.com/v4"),
@@ -120,29 +136,31 @@ class KitService(HttpService):
             broadcast["subscriber_filter"] = [{"all": group, "any": None, "none": None}]
         return broadcast
 
-    def _checked(self, remote_id: str, source: str) -> str:
-        return check_id(self.name, self.label, remote_id, ID_PATTERN, "a Kit broadcast id (digits)", source)
-
     def _draft(self, data: Any, marker: str | None) -> Draft:
         data = data if isinstance(data, dict) else {}
         broadcast = data.get("broadcast", data)
         broadcast = broadcast if isinstance(broadcast, dict) else {}
-        return Draft(self._checked(str(broadcast.get("id", "<new id>")), "its answer"),
-                     broadcast.get("public_url") or None, marker)
+        # public_url is the broadcast's page once published; a draft kept private may have none.
+        return self.draft(broadcast.get("id"), broadcast.get("public_url"), marker)
 
     def _find(self, marker: str) -> dict[str, Any] | None:
         params: dict[str, Any] = {"per_page": str(PAGE_SIZE)}
         for _ in range(MAX_PAGES):
-            page = self.call("GET", "/broadcasts", params=params).data or {}
+            page = self.call("GET", "/broadcasts", params=params, expect=BROADCASTS).data or {}
             for broadcast in page.get("broadcasts") or []:
+                if not isinstance(broadcast, dict):
+                    continue
                 match = MARKER_RE.search(str(broadcast.get("description") or ""))
                 if match and match.group(1) == marker and broadcast.get("status", "draft") == "draft" \
                         and not broadcast.get("send_at"):
                     return dict(broadcast)
             pagination = page.get("pagination") or {}
             if not pagination.get("has_next_page") or not pagination.get("end_cursor"):
-                break
+                return None
             params = {"per_page": str(PAGE_SIZE), "after": pagination["end_cursor"]}
+        self.warn(f"Warning: looked through the newest {MAX_PAGES * PAGE_SIZE} Kit broadcasts without finding one "
+                  f"marked {marker}. If an interrupted export left one further back, this export makes a second: "
+                  "delete the older one in Kit.")
         return None
 
     def create_draft(self, payload: dict[str, Any], job: ExportJob) -> Draft:
@@ -150,21 +168,20 @@ class KitService(HttpService):
             broadcast = self._find(job.marker)
             return Response(201, {"broadcast": broadcast}) if broadcast else None
 
-        answer = self.call("POST", "/broadcasts", json_body=payload, dry={"broadcast": {"id": "<new id>"}},
-                           recheck=recheck)
+        answer = self.call("POST", "/broadcasts", json_body=payload, dry={"broadcast": {"id": DRY_ID}},
+                           recheck=recheck, expect=CREATED)
         return self._draft(answer.data, job.marker)
 
     def update_draft(self, draft: Draft, payload: dict[str, Any], job: ExportJob) -> Draft:
-        recorded = job.draft is not None and job.draft.remote_id == draft.remote_id
-        remote_id = self._checked(draft.remote_id, "exports.json" if recorded else "its answer")
+        # draft.remote_id was checked on its way in: by export.py from exports.json, or by _draft.
         marker = draft.marker or job.marker
         body = {**payload, "description": MARKER_RE.sub(f"[{marker}]", payload["description"])}
         # PUT keeps a draft with public: false; its send_at is not nullable, so it is left out.
         body.pop("send_at", None)
-        answer = self.call("PUT", f"/broadcasts/{remote_id}", json_body=body,
-                           dry={"broadcast": {"id": remote_id}})
+        answer = self.call("PUT", f"/broadcasts/{draft.remote_id}", json_body=body,
+                           dry={"broadcast": {"id": draft.remote_id}}, expect=UPDATED)
         updated = self._draft(answer.data, marker)
-        return Draft(remote_id, updated.url or draft.url, marker)
+        return Draft(draft.remote_id, updated.url or draft.url, marker)
 
     def send_test(self, draft: Draft, payload: dict[str, Any], recipients: tuple[str, ...]) -> None:
         # Never reached: export refuses --test-to for a service without test sends (exit 2).

@@ -13,18 +13,20 @@ from newsletter.errors import ConfigError, SettingMissing, shown
 from newsletter.manual import see
 from newsletter.models import Links, RenderedEmail
 from newsletter.services.base import (
+    DRY_ID,
     HTTP_SETTINGS,
     VIEW_ONLINE,
     Draft,
+    Expect,
     ExportJob,
     Features,
     HttpService,
     Response,
     Setting,
+    draft_name,
     prepare_email,
     split_list,
 )
-from newsletter.services.drafts import check_id, draft_name
 
 # Marketing Campaigns substitution tags, from "Design & Code Editor > Using Substitution Tags"
 # (https://www.twilio.com/docs/sendgrid/ui/sending-email/editor) and "The Weblink Substitution
@@ -43,6 +45,23 @@ PAGE_SIZE = 100  # GET /marketing/singlesends page_size
 TEMPLATE_PAGE_SIZE = 200  # GET /templates: page_size is required, 1 to 200
 MAX_PAGES = 50
 MAX_TEST_EMAILS = 10  # POST /marketing/test/send_email: emails has maxItems 10
+
+# The answers each call documents (sendgrid/sendgrid-oai, tests/specs/sendgrid-marketing.json;
+# https://www.twilio.com/docs/sendgrid/api-reference/single-sends/create-single-send and its
+# neighbours). A single send (singlesend_response) requires id, status and created_at.
+SINGLE_SEND_CREATED = Expect((201,), {"id": str, "status": str}, what="the new SendGrid single send")
+SINGLE_SEND_UPDATED = Expect((202,), {"id": str, "status": str}, what="the updated SendGrid single send")  # PATCH: 202
+# GET /marketing/singlesends and GET /templates: 200 with {"result": [...], "_metadata": {"next": <uri>, ...}};
+# "next" is there only while more pages follow.
+PAGE = Expect((200,), {"result": list}, optional={"_metadata": dict, "_metadata.next": (str, type(None))},
+              what="a page of a SendGrid list")
+# POST /templates: 201 with the template (id, name, generation, versions); POST .../versions: 201,
+# PATCH .../versions/{version_id}: 200, each with the version (transactional_template_version_output).
+TEMPLATE_CREATED = Expect((201,), {"id": str}, optional={"versions": list}, what="the new SendGrid template")
+VERSION_CREATED = Expect((201,), {"id": str}, what="the new template version")
+VERSION_UPDATED = Expect((200,), {"id": str}, what="the updated template version")
+# POST /marketing/test/send_email: 202 with an (empty) object.
+TEST_SENT = Expect((202,), body="maybe")
 
 
 def neutralise(text: str) -> str:
@@ -69,6 +88,8 @@ class SendGridService(HttpService):
         preheader="hidden text at the top of the HTML (a single send has no preheader field)",
         merge_tags="{{{unsubscribe}}}, {{{unsubscribe_preferences}}}, {{Weblink}}",
     )
+    id_pattern: ClassVar[re.Pattern[str]] = ID_PATTERN
+    id_kind: ClassVar[str] = "single send id (a UUID)"
     settings_spec: ClassVar[tuple[Setting, ...]] = (
         Setting("api_key", "your API key with Marketing and Template access (Settings > API Keys)", secret=True),
         Setting("api_url", "the API's address", required=False, default="https://api.sendgrid.com/v3"),
@@ -174,26 +195,27 @@ class SendGridService(HttpService):
                                                      "plain_content": test.text},
                 "test_name": draft_name(job.config.publication.name, f"{job.issue_key} test", job.marker)}
 
-    def _checked(self, remote_id: str, source: str) -> str:
-        return check_id(self.name, self.label, remote_id, ID_PATTERN, "a single send id (a UUID)", source)
-
     def _draft(self, data: Any, marker: str | None) -> Draft:
+        # A single send's answer has no link to it: the editor opens it from Marketing > Single Sends.
         data = data if isinstance(data, dict) else {}
-        return Draft(self._checked(str(data.get("id", "<new id>")), "its answer"), None, marker)
+        return self.draft(data.get("id"), None, marker)
 
-    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[Any]:
-        """Every page of a list answer: ``result`` items, following ``_metadata.next``."""
+    def _pages(self, path: str, params: dict[str, Any], what: str) -> Iterator[dict[str, Any]]:
+        """Every item of a list answer: ``result`` items, following ``_metadata.next``."""
         url: str | None = path
         query: dict[str, Any] | None = params
         for _ in range(MAX_PAGES):
             if url is None:
                 return
-            page = self.call("GET", url, params=query).data or {}
-            yield from page.get("result") or []
+            page = self.call("GET", url, params=query, expect=PAGE).data or {}
+            yield from (item for item in page.get("result") or [] if isinstance(item, dict))
             url, query = (page.get("_metadata") or {}).get("next") or None, None
+        if url is not None:
+            self.warn(f"Warning: looked through {MAX_PAGES} pages of SendGrid {what} and stopped there; if an "
+                      "interrupted export left one further back, this export makes a second: delete the older one.")
 
     def _find(self, marker: str) -> dict[str, Any] | None:
-        for single_send in self._pages("/marketing/singlesends", {"page_size": str(PAGE_SIZE)}):
+        for single_send in self._pages("/marketing/singlesends", {"page_size": str(PAGE_SIZE)}, "single sends"):
             match = MARKER_RE.search(str(single_send.get("name") or ""))
             if match and match.group(1) == marker and single_send.get("status") == "draft":
                 return dict(single_send)
@@ -205,16 +227,16 @@ class SendGridService(HttpService):
             return Response(201, single_send) if single_send else None
 
         answer = self.call("POST", "/marketing/singlesends", json_body=payload["single_send"],
-                           dry={"id": "<new id>"}, recheck=recheck)
+                           dry={"id": DRY_ID}, recheck=recheck, expect=SINGLE_SEND_CREATED)
         return self._draft(answer.data, job.marker)
 
     def update_draft(self, draft: Draft, payload: dict[str, Any], job: ExportJob) -> Draft:
-        recorded = job.draft is not None and job.draft.remote_id == draft.remote_id
-        remote_id = self._checked(draft.remote_id, "exports.json" if recorded else "its answer")
+        # draft.remote_id was checked on its way in: by export.py from exports.json, or by _draft.
         marker = draft.marker or job.marker
         body = {**payload["single_send"], "name": MARKER_RE.sub(f"[{marker}]", payload["single_send"]["name"])}
-        self.call("PATCH", f"/marketing/singlesends/{remote_id}", json_body=body, dry={"id": remote_id})
-        return Draft(remote_id, draft.url, marker)
+        self.call("PATCH", f"/marketing/singlesends/{draft.remote_id}", json_body=body, dry={"id": draft.remote_id},
+                  expect=SINGLE_SEND_UPDATED)
+        return Draft(draft.remote_id, draft.url, marker)
 
     def send_test(self, draft: Draft, payload: dict[str, Any], recipients: tuple[str, ...]) -> None:
         """Copy the email into this issue's dynamic template, then ask SendGrid to send it as a test.
@@ -223,32 +245,33 @@ class SendGridService(HttpService):
         Templates only" (https://www.twilio.com/docs/sendgrid/api-reference/send-test-email); a
         single send is not such a template. So each issue keeps one dynamic template, named like
         the single send with "test" and the same marker, found again on later runs, whose one
-        version is overwritten with the current content before each test.
+        version is overwritten with the current content before each test. The template's and the
+        version's ids come from SendGrid's answers and go into URLs: they are checked like a draft's.
         """
         marker = draft.marker or ""
         name = MARKER_RE.sub(f"[{marker}]", payload["test_name"])
         template = self._find_template(marker) if marker else None
         if template is None:
             template = self.call("POST", "/templates", json_body={"name": name, "generation": "dynamic"},
-                                 dry={"id": "<new id>", "versions": []}).data or {}
-        template_id = check_id(self.name, self.label, str(template.get("id", "<new id>")), TEMPLATE_ID_PATTERN,
-                               "a dynamic template id (d- and 32 hex digits)", "its answer")
+                                 dry={"id": DRY_ID, "versions": []}, expect=TEMPLATE_CREATED).data or {}
+        template_id = self.answered_id(template.get("id"), TEMPLATE_ID_PATTERN,
+                                       "a dynamic template's id (d- and 32 hexadecimal digits)")
         version = {"name": name, "active": 1, "generate_plain_content": False, "editor": "code", **payload["test"]}
         versions = [v for v in template.get("versions") or [] if isinstance(v, dict) and v.get("id")]
         if versions:
             current = next((v for v in versions if v.get("active") == 1), versions[0])
-            version_id = check_id(self.name, self.label, str(current["id"]), VERSION_ID_PATTERN,
-                                  "a template version id (a UUID)", "its answer")
-            self.call("PATCH", f"/templates/{template_id}/versions/{version_id}", json_body=version)
+            version_id = self.answered_id(current["id"], VERSION_ID_PATTERN, "a template version's id (a UUID)")
+            self.call("PATCH", f"/templates/{template_id}/versions/{version_id}", json_body=version,
+                      expect=VERSION_UPDATED)
         else:
-            self.call("POST", f"/templates/{template_id}/versions", json_body=version)
+            self.call("POST", f"/templates/{template_id}/versions", json_body=version, expect=VERSION_CREATED)
         body = {"template_id": template_id, "emails": list(recipients), "sender_id": self.integer("sender_id"),
                 **self.unsubscribe()}
-        self.call("POST", "/marketing/test/send_email", json_body=body)
+        self.call("POST", "/marketing/test/send_email", json_body=body, expect=TEST_SENT)
 
     def _find_template(self, marker: str) -> dict[str, Any] | None:
         params = {"generations": "dynamic", "page_size": str(TEMPLATE_PAGE_SIZE)}
-        for template in self._pages("/templates", params):
+        for template in self._pages("/templates", params, "dynamic templates"):
             match = MARKER_RE.search(str(template.get("name") or ""))
             if match and match.group(1) == marker:
                 return dict(template)
