@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
+import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
@@ -15,6 +18,8 @@ from newsletter.config import CONFIG_NAME
 from newsletter.errors import OutputError, shown
 
 SKELETON = "skeleton"  # package data: newsletter/skeleton/
+# Words both sample articles hold, by which `newsletter check` knows a sample left in an edition.
+SAMPLE_MARK = "a sample article written by `newsletter init`"
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,28 @@ def local_timezone() -> str:
                 continue
             return name
     return "UTC"
+
+
+@functools.cache
+def example_settings() -> dict[tuple[str, str], str]:
+    """The example values init's newsletter.toml marks ``# CHANGE``, by (section, key).
+
+    ``newsletter check`` refuses an edition that still carries them. A ``# CHANGE (check)``
+    value (the time zone, taken from this computer) is a real proposal, not an example.
+    """
+    text = _skeleton("newsletter.toml")
+    data = tomllib.loads(Template(text).substitute(timezone="UTC"))
+    examples: dict[tuple[str, str], str] = {}
+    section, marked = "", False
+    for line in text.splitlines():
+        table = re.match(r"^\[([^\]]+)\]", line)
+        key = re.match(r"^([a-z_]+) = ", line)
+        if table:
+            section = table.group(1)
+        elif key and marked and isinstance(value := data.get(section, {}).get(key.group(1)), str):
+            examples[(section, key.group(1))] = value
+        marked = line.startswith("# CHANGE:")
+    return examples
 
 
 def _skeleton(name: str) -> str:

@@ -26,6 +26,11 @@ SUBJECT_MIN, SUBJECT_MAX, PREHEADER_MAX = 10, 70, 140
 RESERVED_TLDS = ("example", "invalid", "test", "localhost")
 RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
 _DEFAULT_POSTAL = Publication().postal_address
+# Settings that say who sends the email and why: the examples `newsletter init` writes there
+# (newsletter/skeleton/newsletter.toml) would mislead readers and, in the footer, break the law.
+# Example hosts and addresses are placeholder-link and placeholder-sender findings; the
+# proposed tagline is generic enough to keep.
+INIT_EXAMPLE_KEYS = (("publication", "name"), ("sender", "name"), ("publication", "reason"))
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ def offline_findings(config: Config, edition: Edition, scan: Scan, sources: Sour
     """Every rule that needs no network, in the order the report lists them."""
     return [
         *settings_findings(config, sources),
+        *init_example_findings(config, edition, sources),
         *placeholder_link_findings(config, edition, scan, sources),
         *footer_findings(config, edition, scan, sources),
         *marker_findings(edition, scan, sources),
@@ -111,6 +117,25 @@ def settings_findings(config: Config, sources: Sources) -> Iterator[Finding]:
         if placeholder:
             yield Finding("placeholder-sender", f"[sender] {key} {address} is at {domain}, a placeholder domain.",
                           where)
+
+
+def init_example_findings(config: Config, edition: Edition, sources: Sources) -> Iterator[Finding]:
+    """Example settings and sample articles that `newsletter init` wrote, still in the edition."""
+    from newsletter.scaffold import SAMPLE_MARK, example_settings
+
+    examples = example_settings()
+    example_name = examples[("publication", "name")]
+    for section, key in INIT_EXAMPLE_KEYS:
+        value = " ".join(str(getattr(getattr(config, section), key)).split())
+        if value and (value == examples[(section, key)] or example_name in value):
+            yield Finding("init-example", f"[{section}] {key} is still the example `newsletter init` wrote: "
+                          f"“{value}”.", sources.setting(section, key))
+    for story in edition.stories:
+        file = next((f for f in sources.files if f.path == story.source), None)
+        line = next((n for n, text in enumerate(file.lines, 1) if SAMPLE_MARK in text), None) if file else None
+        if line is not None:
+            yield Finding("init-sample", f"“{story.headline}” is a sample article `newsletter init` wrote.",
+                          Location(story.source, line, story=story.id))
 
 
 def _setting_urls(config: Config, edition: Edition, sources: Sources) -> dict[str, Location]:
@@ -144,11 +169,16 @@ def placeholder_link_findings(config: Config, edition: Edition, scan: Scan, sour
 
 def footer_findings(config: Config, edition: Edition, scan: Scan, sources: Sources) -> Iterator[Finding]:
     """The postal address and the unsubscribe link, in both parts."""
+    from newsletter.scaffold import example_settings
+
     address = config.publication.postal_address.strip()
     theme = Location(config.templates_dir) if config.templates_dir.is_dir() else Location(edition.folder / HTML_NAME)
+    where = sources.setting("publication", "postal_address")
     if not address or address == _DEFAULT_POSTAL or "not configured" in address.lower():
-        yield Finding("no-postal-address", "[publication] postal_address is not set.",
-                      sources.setting("publication", "postal_address"))
+        yield Finding("no-postal-address", "[publication] postal_address is not set.", where)
+    elif " ".join(address.split()) == example_settings()[("publication", "postal_address")]:
+        yield Finding("no-postal-address", f"[publication] postal_address is still the example `newsletter init` "
+                      f"wrote: “{address}”.", where)
     else:
         shown_words = words(address)
         for part, text in (("HTML", scan.html_text), ("plain-text part", scan.text_part)):
