@@ -16,7 +16,7 @@ from mjml import mjml2html
 from newsletter.cache import bytecode_cache
 from newsletter.config import Config, Theme
 from newsletter.errors import ThemeError
-from newsletter.htmlwriter import inlines_html, longest_word, neutralise, safe
+from newsletter.htmlwriter import fits_phone, inlines_html, longest_word, neutralise, safe
 from newsletter.models import Issue, Links
 from newsletter.presentation import CONTENT_WIDTH, IssueView, present_issue
 
@@ -88,6 +88,7 @@ def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
     env.bytecode_cache = bytecode_cache(env)  # compiled templates kept between runs (newsletter.cache)
     env.filters["inlines"] = inlines_html
     env.filters["longest_word"] = longest_word
+    env.filters["fits_phone"] = fits_phone
     return env
 
 

@@ -252,3 +252,19 @@ def test_pictures_in_the_analysis_fit_inside_its_box() -> None:
     (chart,) = [img for img in Page(card).all("img") if img["src"] == "https://x.example/c.png"]
     assert (chart["width"], chart["height"]) == ("516", "258")  # 552 less the box's rule and padding
     assert "width:100%;max-width:516px;height:auto" in chart["style"]
+
+
+def test_only_a_table_too_wide_for_a_phone_may_break_its_words() -> None:
+    from newsletter.htmlwriter import fits_phone
+
+    def table(source: str) -> str:
+        body, _ = read_markdown(source)
+        return inline_css(render_email(make_issue(stories=(make_story(0, body=body),)), Config(), PLACEHOLDERS))
+
+    narrow, _ = read_markdown("| Clinic | Phone | Tiếng Việt |\n|---|---|---|\n"
+                              "| Betio, a long name here | 555-0100 | Có |\n")
+    wide, _ = read_markdown("| " + " | ".join(["Population"] * 6) + " |\n|" + "---|" * 6 + "\n| " +
+                            " | ".join(["1234567890"] * 6) + " |\n")
+    assert fits_phone(narrow[0]) and not fits_phone(wide[0])  # type: ignore[arg-type]
+    assert 'class="dt"' in table("| Clinic | Phone |\n|---|---|\n| Betio | 555-0100 |\n")
+    assert 'class="dt dtw"' in table("| " + " | ".join(["Population"] * 6) + " |\n|" + "---|" * 6 + "\n")
