@@ -79,6 +79,13 @@ def test_tags_are_words(tmp_path: Path) -> None:
         ("title: F\nsummary: *t\n", "uses a YAML alias (*t)", 3, "not allowed"),
         ("title: [unclosed\n", "broken front matter", 2, "Fix the YAML"),
         ("title: F\ntags: [[[[[[deep]]]]]]\n", "nested too deeply", 3, "one 'key: value'"),
+        # YAML reads " #" as a comment: a value that starts with # would silently be empty
+        ("title: #1 pho shop in town\n", "'title' is empty: YAML reads '#1 pho shop in town' as a comment", 2,
+         'title: "#1 pho shop in town"'),
+        ("title: F\ntags: #food\n", "'tags' is empty", 3, 'tags: "#food"'),
+        # a tab where YAML wants spaces: say so, not "found character '\t'"
+        ("title:\tFerry\n", "a tab", 2, "spaces"),
+        ("title: F\n\tauthor: G\n", "a tab", 3, "spaces"),
     ],
 )
 def test_wrong_shapes_name_the_line(tmp_path: Path, front: str, problem: str, line: int, hint: str) -> None:
