@@ -59,6 +59,18 @@ def inlines_html(inlines: tuple[Inline, ...]) -> Markup:
     return Markup("".join(_inline(node) for node in inlines))
 
 
+def code_html(code: str) -> Markup:
+    """A code block's text as HTML that keeps its lines and indentation in every client:
+    ``<br>`` between lines, ``&nbsp;`` for indentation and runs of spaces (a single space stays
+    a place to wrap), tabs as four spaces. No CSS ``white-space``: Outlook for Windows and
+    Samsung Email ignore it, so a ``<pre>`` there would not wrap and would widen a phone screen."""
+    lines = [str(safe(line.expandtabs(4))) for line in code.split("\n")]
+    return Markup("<br>".join(_HARD_SPACE.sub("&nbsp;", line) for line in lines))
+
+
+_HARD_SPACE = re.compile(r"(?<= ) |^ |(?<=&nbsp;) ", re.MULTILINE)
+
+
 def longest_word(inlines: tuple[Inline, ...]) -> int:
     """The length of the longest word (or URL) the inlines show: a table cell with a long one
     may break it anywhere, so the table still fits a phone."""

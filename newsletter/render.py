@@ -18,7 +18,7 @@ from newsletter.config import FONT_LIST as _FONT_LIST
 from newsletter.config import HEX_COLOUR as _HEX
 from newsletter.config import THEME_COLOURS, Config, Theme
 from newsletter.errors import ThemeError
-from newsletter.htmlwriter import fits_phone, inlines_html, longest_word, neutralise, safe
+from newsletter.htmlwriter import code_html, fits_phone, inlines_html, longest_word, neutralise, safe
 from newsletter.models import Issue, Links
 from newsletter.presentation import CONTENT_WIDTH, IssueView, present_issue
 
@@ -89,6 +89,7 @@ def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
     env.filters["inlines"] = inlines_html
     env.filters["longest_word"] = longest_word
     env.filters["fits_phone"] = fits_phone
+    env.filters["code"] = code_html
     return env
 
 
