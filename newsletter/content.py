@@ -384,9 +384,17 @@ def _guess_encoding(data: bytes) -> str | None:
     if not results:
         return None
     candidates = [result.encoding for result in results]
-    if candidates[0] != "cp1258" and "cp1252" in candidates:
+    if candidates[0] != "cp1258" and ("cp1252" in candidates or _same_text(sample, candidates[0], "cp1252")):
+        # charset-normalizer lists one of the encodings that read the bytes alike, not always the commoner
         return _ENCODING_NAMES["cp1252"]
     return _ENCODING_NAMES.get(candidates[0], candidates[0])
+
+
+def _same_text(data: bytes, encoding: str, other: str) -> bool:
+    try:
+        return data.decode(encoding) == data.decode(other)
+    except (UnicodeDecodeError, LookupError):
+        return False
 
 
 _ENCODING_NAMES = {
