@@ -91,6 +91,13 @@ def test_the_sample_passes_without_fetching_links(workspace: Path) -> None:
     assert "links and images were not fetched (--no-links)" in result.stdout
 
 
+def test_the_sample_passes_strictly_without_fetching_links(workspace: Path) -> None:
+    """Not a warning either: the sample is what a publication should send (its subject fits a phone)."""
+    result = run("check", *WEEK, "--no-links", "--strict")
+    assert result.exit_code == 0, result.output
+    assert "Checked 2026-W48: 0 errors, 0 warnings." in result.stdout
+
+
 def test_the_sample_passes_with_links_and_fetches_nothing(workspace: Path) -> None:
     # Every address is on the sample's own host (allow_hosts) or an unsubscribe link: nothing to fetch.
     code, report = check_json()
@@ -286,6 +293,7 @@ def test_spam_score_is_skipped_with_a_note_when_switched_off(workspace: Path) ->
 
 
 def test_strict_fails_on_a_warning_and_ignore_silences_it(workspace: Path) -> None:
+    set_manifest("subject", "New rules on remittances to Vietnam, and the Tết fair moves to Mile Square Park")
     assert run("check", *WEEK, "--no-links").exit_code == 0
     strict = run("check", *WEEK, "--no-links", "--strict")
     assert strict.exit_code == 1 and "[subject-length]" in strict.stdout and "--strict" in strict.stderr
@@ -357,7 +365,7 @@ def test_a_new_article_and_a_companion_count_as_changes(workspace: Path) -> None
 def test_export_names_the_changes_it_rebuilds_for(workspace: Path) -> None:
     assert run("export", "--to", "eml", *WEEK).exit_code == 0
     time.sleep(0.01)
-    edit(MANIFEST, "New rules on money transfers to Vietnam, and a new home", "Money transfers, and a new home")
+    edit(MANIFEST, "New rules on remittances to Vietnam, and a new home", "Remittances, and a new home")
     result = run("export", "--to", "eml", *WEEK)
     assert result.exit_code == 0, result.output
     assert f"Rebuilding {SAMPLE_WEEK}: changed since its last build: {MANIFEST}." in result.stderr
