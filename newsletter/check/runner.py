@@ -153,9 +153,9 @@ def stale_sources(config: Config, period: Period) -> list[Path] | None:
         return None
 
     def in_period(path: Path) -> bool:
-        if name_date(path) is not None:
-            return True  # article_files has already passed over the names dated outside the period
-        try:
+        if name_date(path) in period:
+            return True  # article_files has already passed over the names dated further off
+        try:  # undated by its name, or named for a day beside the period: its own date decides
             if path.stat().st_mtime <= when:
                 return False  # unchanged: if it belongs to the edition, issue.json lists it
             return read_article(path, config.headings).date in period
