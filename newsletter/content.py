@@ -537,6 +537,13 @@ def read_article(path: Path, headings: Headings, tz: tzinfo | None = None) -> Ar
         parts[part] = tuple(sections[part]) or companion
         warnings += more if not sections[part] else []
     analysis, impact = parts["analysis"], parts["impact"]
+    image, image_alt = _meta_str(source, "image"), _meta_str(source, "image_alt")
+    if image and not image.startswith("https://"):
+        warnings.append(f"{shown(path)}:{_meta_line(source, 'image')}: image '{image}' is not an absolute https:// "
+                        "URL, so it is left out")
+    elif image and not image_alt:
+        warnings.append(f"{shown(path)}:{_meta_line(source, 'image')}: image has no image_alt; describe the picture "
+                        "for readers who cannot see it")
     return Article(
         path=path,
         headline=_clean(title),
@@ -548,8 +555,8 @@ def read_article(path: Path, headings: Headings, tz: tzinfo | None = None) -> Ar
         section=_meta_str(source, "section"),
         summary=_meta_str(source, "summary"),
         author=_meta_str(source, "author"),
-        image=_meta_str(source, "image"),
-        image_alt=_meta_str(source, "image_alt"),
+        image=image,
+        image_alt=image_alt,
         lang=_meta_str(source, "lang"),
         tags=meta_tags(source),
         warnings=tuple(warnings),

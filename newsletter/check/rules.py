@@ -328,7 +328,7 @@ def story_findings(edition: Edition) -> Iterator[Finding]:
             yield Finding("story-no-impact", f"“{story.headline}” has no reader-impact part.", where)
 
 
-LEFT_OUT = "is not an absolute https:// URL, so it is left out"  # the build's words (markdown.py, pairing.py)
+LEFT_OUT = "is not an absolute https:// URL, so it is left out"  # the build's words (markdown.py, content.py)
 
 
 def build_warning_findings(edition: Edition) -> Iterator[Finding]:
