@@ -427,6 +427,25 @@ def test_links_of_every_kind(workspace: Path) -> None:
 
 
 @pytest.mark.server
+def test_with_tracking_on_link_findings_name_the_articles_address_and_line(workspace: Path) -> None:
+    """The build adds utm_* parameters; the editor wrote, and must fix, the address without them."""
+    site = Site()
+    edit("newsletter.toml", "[check]\n", "[tracking]\nenabled = true\n\n[check]\n")
+    with serve_site(site) as base:
+        path = three_part("2026-11-27-tracked.md", f"See [the old page]({base}/missing) and [the page]({base}/moved).")
+        set_manifest("intro", f"This week: [the moved page]({base}/moved).")
+        _, report = check_json()
+        assert any("utm_source=" in p for p in site.paths())  # what readers click is what is fetched
+    broken = findings(report, "link-broken")
+    assert [(f["where"], f["message"]) for f in broken] == [
+        (f"{path}:6", f"Link {base}/missing answers 404 Not Found.")]
+    # one address written twice (its copies differ in utm_content) is one finding, where it is first written
+    [redirect] = findings(report, "link-redirect")
+    assert redirect["where"] == f"{path}:6" and redirect["fix"] == f"Link to {base}/ok instead."
+    assert all("utm_" not in f["message"] for f in report["errors"] + report["warnings"])
+
+
+@pytest.mark.server
 def test_a_second_check_asks_only_about_what_did_not_work(workspace: Path) -> None:
     site = Site()
     with serve_site(site) as base:

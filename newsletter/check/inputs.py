@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from newsletter.check.findings import Location
 from newsletter.config import Config
@@ -160,8 +160,22 @@ class Sources:
         return Location(Path(self.manifest.path.parent / HTML_NAME))
 
 
+def without_tracking(url: str) -> str:
+    """The address without campaign parameters (``utm_*``, which [tracking] adds to article links),
+    as the editor wrote it."""
+    parts = urlsplit(url)
+    if not parts.query or "utm_" not in parts.query.lower():
+        return url
+    kept = [p for p in parts.query.split("&") if not p.split("=", 1)[0].lower().startswith("utm_")]
+    return urlunsplit(parts._replace(query="&".join(kept)))
+
+
 def _spellings(url: str) -> Iterator[str]:
-    """A URL as the sources may hold it: as is, as http:// (the build upgrades story links), with &amp;."""
+    """A URL as the sources may hold it: as is, as http:// (the build upgrades story links), with &amp;,
+    without the campaign parameters the build adds."""
+    untracked = without_tracking(url)
+    if untracked != url:
+        yield from _spellings(untracked)
     yield url
     if unquote(url) != url:
         yield unquote(url)  # Markdown percent-encodes what the file holds as | or spaces

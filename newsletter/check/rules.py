@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from newsletter.check.findings import Finding, Location
-from newsletter.check.inputs import HTML_NAME, TEXT_NAME, Edition, Sources
+from newsletter.check.inputs import HTML_NAME, TEXT_NAME, Edition, Sources, without_tracking
 from newsletter.check.scan import Scan, words
 from newsletter.config import Config, Publication
 
@@ -158,8 +158,9 @@ def placeholder_link_findings(config: Config, edition: Edition, scan: Scan, sour
         if not host or not is_placeholder_host(host, config.check.allow_hosts):
             continue
         where = settings.get(url) or sources.locate_url(url)
-        if url not in by_place.setdefault(where, []):
-            by_place[where].append(url)
+        shown_url = without_tracking(url) if config.tracking.enabled and url not in settings else url
+        if shown_url not in by_place.setdefault(where, []):
+            by_place[where].append(shown_url)
     for where, urls in by_place.items():
         hosts = sorted({url_host(u) for u in urls})
         listed = ", ".join(urls[:3]) + (f" and {len(urls) - 3} more" if len(urls) > 3 else "")
@@ -315,8 +316,8 @@ def link_text_findings(scan: Scan, sources: Sources) -> Iterator[Finding]:
         if (said, where) in reported:
             continue
         reported.add((said, where))
-        yield Finding("link-text-generic", f"A link reads “{anchor.words}” ({anchor.href[:100]}).", where,
-                      url=anchor.href)
+        href = without_tracking(anchor.href) if sources.config.tracking.enabled else anchor.href
+        yield Finding("link-text-generic", f"A link reads “{anchor.words}” ({href[:100]}).", where, url=href)
 
 
 def story_findings(edition: Edition) -> Iterator[Finding]:
