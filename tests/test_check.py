@@ -362,6 +362,17 @@ def test_a_new_article_and_a_companion_count_as_changes(workspace: Path) -> None
     assert str(companion) in result.stderr and str(new) in result.stderr
 
 
+def test_the_builds_warnings_are_named_from_wherever_the_check_runs(workspace: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """issue.json keeps the build's warnings as printed (relative to where it ran): the check re-finds the file."""
+    path = three_part("2026-11-27-refused.md", "Open [the form](javascript:alert(1)).")
+    assert run("build", *WEEK).exit_code == 0  # from the workspace's root
+    monkeypatch.chdir(workspace / "content" / "2026")
+    _, report = check_json("--no-links")
+    [finding] = [f for f in report["warnings"] if f["code"] == "build-warning"]
+    assert finding["where"] == "11/2026-11-27-refused.md:6" and finding["location"]["story"] == f"2026/11/{path.stem}"
+
+
 def test_export_names_the_changes_it_rebuilds_for(workspace: Path) -> None:
     assert run("export", "--to", "eml", *WEEK).exit_code == 0
     time.sleep(0.01)

@@ -96,7 +96,7 @@ def offline_findings(config: Config, edition: Edition, scan: Scan, sources: Sour
         *subject_findings(edition, sources),
         *link_text_findings(scan, sources),
         *story_findings(edition),
-        *build_warning_findings(edition),
+        *build_warning_findings(edition, sources),
     ]
 
 
@@ -332,7 +332,7 @@ def story_findings(edition: Edition) -> Iterator[Finding]:
 LEFT_OUT = "is not an absolute https:// URL, so it is left out"  # the build's words (markdown.py, content.py)
 
 
-def build_warning_findings(edition: Edition) -> Iterator[Finding]:
+def build_warning_findings(edition: Edition, sources: Sources) -> Iterator[Finding]:
     """The build's own warnings, except the missing parts that story_findings already reports."""
     for warning in edition.warnings:
         if "no analysis (" in warning or "no reader-impact section (" in warning:
@@ -344,6 +344,22 @@ def build_warning_findings(edition: Edition) -> Iterator[Finding]:
             # The build leaves a picture that is not https out of the email and warns; the check
             # makes it an error, since the email would go out without a picture the editor meant.
             code = "image-not-https" if rest.startswith("image '") and rest.endswith(LEFT_OUT) else "build-warning"
-            yield Finding(code, rest, Location(path, int(line) if line.isdigit() else None))
+            file, story = _source_of(path, sources)
+            yield Finding(code, rest, Location(file, int(line) if line.isdigit() else None, story=story))
         else:
             yield Finding("build-warning", warning, Location(edition.folder / "issue.json"))
+
+
+def _source_of(path: Path, sources: Sources) -> tuple[Path, str | None]:
+    """The edition's file a warning names, and its story. A warning kept in issue.json names the file
+    as the build printed it, relative to the folder it ran in, which need not be this one."""
+    if path.is_absolute() or path.exists():
+        here = path.resolve()
+        for file in sources.files:
+            if file.path.resolve() == here:
+                return file.path, file.story
+    tail = [part for part in path.parts if part not in ("..", ".")]
+    for file in sources.files:
+        if tail and list(file.path.resolve().parts[-len(tail):]) == tail:
+            return file.path, file.story
+    return path, None
