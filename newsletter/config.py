@@ -451,7 +451,7 @@ def _from_dict(data: dict[str, Any], path: Path | None, root: Path) -> Config:
             close = get_close_matches(section, names, n=1, cutoff=0.6)
             hint = f" Did you mean [{close[0]}]?" if close else ""
             known = ", ".join(f"[{name}]" for name in names)
-            raise ConfigError(f"{line_of(path, section)}: unknown section [{section}].{hint} Known sections: {known}.")
+            raise ConfigError(f"{line_of(path, section)}: unknown section [{section}]. Known sections: {known}.{hint}")
     links = data.get("links")
     archive: Archive | None = values.get("archive")
     if archive is not None and archive.url and not (isinstance(links, dict) and "view_online" in links):
@@ -466,12 +466,14 @@ def did_you_mean(word: str, known: Iterable[str]) -> str:
     return f" Did you mean '{close[0]}'?" if close else ""
 
 
-def _check_table(table: dict[str, Any], name: str, path: Path | None) -> None:
-    """A table of text (``[theme.sections]``): each value a string, or an error at its own line."""
+def _check_table(table: dict[str, Any], section: str, name: str, path: Path | None, where: str) -> None:
+    """A table of text (``[theme.sections]``, or ``sections = { ... }``): each value a string, else an
+    error at its own line (``where``, the line of ``name = {...}``, when it is written inline)."""
     for key, value in table.items():
         if not isinstance(value, str):
-            where = line_of(path, name, key)
-            raise ConfigError(f'{where}: [{name}] {key} must be text in quotes, like {key} = "...", not {value!r}.')
+            at = line_of(path, f"{section}.{name}", key)
+            raise ConfigError(f"{where if path is None or at == shown(path) else at}: [{section}] {name} must be a "
+                              f'table of strings: {key} = {value!r} is not text; write {key} = "...".')
 
 
 def _section(cls: type, name: str, table: dict[str, Any], path: Path | None) -> Any:
@@ -483,11 +485,11 @@ def _section(cls: type, name: str, table: dict[str, Any], path: Path | None) -> 
         where = line_of(path, name, key)
         if key not in known:
             raise ConfigError(
-                f"{where}: unknown setting '{key}' in [{name}].{did_you_mean(key, known)} "
-                f"Known settings: {', '.join(sorted(known))}."
+                f"{where}: unknown setting '{key}' in [{name}]. Known settings: {', '.join(sorted(known))}."
+                f"{did_you_mean(key, known)}"
             )
         if isinstance(value, dict):  # a [section.key] table of its own, e.g. [theme.sections]
-            _check_table(value, f"{name}.{key}", path)
+            _check_table(value, name, key, path, where)
         kwargs[key] = _coerce(hints[key], value, f"{where}: [{name}] {key}")
         _check_characters(kwargs[key], f"{where}: [{name}] {key}", multiline=(name, key) in _MULTILINE)
     return cls(**kwargs)
@@ -561,7 +563,7 @@ def _check_label_keys(table: dict[str, Any], name: str, path: Path | None, langu
         if not language and _LANGUAGE_TAG.match(key):
             hint = f" A language's labels are a table: [labels.{key}] with the same settings."
         raise ConfigError(
-            f"{where}: unknown setting '{key}' in [{name}].{hint} Known settings: {', '.join(sorted(known))}."
+            f"{where}: unknown setting '{key}' in [{name}]. Known settings: {', '.join(sorted(known))}.{hint}"
         )
 
 
@@ -630,8 +632,8 @@ def _sources(table: Any, path: Path | None) -> dict[str, SourceSettings]:
         for key in value:
             if key not in known:
                 raise ConfigError(
-                    f"{line_of(path, section, key)}: unknown setting '{key}' in [{section}].{did_you_mean(key, known)} "
-                    f"Known settings: {', '.join(known)}."
+                    f"{line_of(path, section, key)}: unknown setting '{key}' in [{section}]. "
+                    f"Known settings: {', '.join(known)}.{did_you_mean(key, known)}"
                 )
         settings: SourceSettings = replace(_section(SourceSettings, section, value, path), name=name)
         _check_source(settings, section, path)
