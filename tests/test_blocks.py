@@ -47,6 +47,10 @@ CASES = [
      [r"<ul style=\"margin:0 0 12px 24px;padding:0;\"><li[^>]*>Bolsa</li><li[^>]*>Magnolia<ul[^>]*><li[^>]*>"
       r"walk-ins welcome<ul[^>]*><li[^>]*>bring an ID</li></ul></li></ul></li><li[^>]*>Brookhurst</li></ul>"],
      "- Bolsa\n- Magnolia\n  - walk-ins welcome\n    - bring an ID\n- Brookhurst"),
+    # a loose list (its items hold paragraphs) keeps them apart with blank lines, as the HTML does
+    ("1. Bring your card.\n\n   The desk copies it.\n2. Fill out the form.",
+     [r"<ol[^>]*><li[^>]*><p [^>]*>Bring your card.</p><p [^>]*>The desk copies it.</p></li>"],
+     "1. Bring your card.\n\n   The desk copies it.\n\n2. Fill out the form."),
     ("9. Check in\n10. Fill out the form",
      [r'<ol start="9" style="margin:0 0 12px 24px;padding:0;"><li[^>]*>Check in</li>'
       r"<li[^>]*>Fill out the form</li></ol>"],
