@@ -10,6 +10,7 @@ import os
 import re
 import string
 import tomllib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
@@ -360,7 +361,7 @@ def load_config(
     root = Path.cwd()
     if path is not None:
         path = Path(path)
-        data = _read_toml(path)
+        data = _composed(_read_toml(path))
         root = path.resolve().parent
     config = _from_dict(data, path, root)
     build = config.build
@@ -371,6 +372,23 @@ def load_config(
     config = replace(config, build=build, strict=bool(strict) if strict is not None else config.strict)
     _validate(config)
     return config
+
+
+# Folder names are left as typed: on disk a name may well be decomposed.
+_PATH_SETTINGS = {("build", "content_dir"), ("build", "out_dir"), ("build", "templates_dir"), ("archive", "dir")}
+
+
+def _composed(value: Any, where: tuple[str, ...] = ()) -> Any:
+    """Every text of the settings, keys too, in NFC, as article text is read: Vietnamese typed
+    decomposed (some macOS editors save it so) would otherwise never match a heading, a section
+    or a label written composed, and would reach the email in two forms."""
+    if isinstance(value, str):
+        return value if where[-2:] in _PATH_SETTINGS else unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {unicodedata.normalize("NFC", k): _composed(v, (*where, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_composed(item, where) for item in value]
+    return value
 
 
 def find_config(start: Path) -> Path | None:
@@ -410,8 +428,8 @@ def line_of(path: Path | None, section: str, key: str | None = None) -> str:
     if path is None:
         return "configuration"
     try:
-        lines = path.read_text("utf-8-sig").splitlines()
-    except OSError:
+        lines = unicodedata.normalize("NFC", path.read_text("utf-8-sig")).splitlines()
+    except (OSError, UnicodeDecodeError):
         return shown(path)
     in_section = section == ""  # "": a key before the first [table]
     for number, line in enumerate(lines, 1):

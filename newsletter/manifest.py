@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher, get_close_matches
 from pathlib import Path
@@ -299,7 +300,7 @@ def _string(path: Path, text: str, data: dict[str, Any], key: str) -> str:
     value = data.get(key, "")
     if not isinstance(value, str):
         raise ManifestError(f'{where}:{_line(text, key)}: {key} must be text in quotes, like {key} = "...".')
-    return value
+    return unicodedata.normalize("NFC", value)  # as article text is read: decomposed Vietnamese too
 
 
 def _line(text: str, needle: str) -> int:
