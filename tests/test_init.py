@@ -210,3 +210,18 @@ def test_the_check_refuses_what_init_wrote_until_the_editor_replaces_it(
         "Impact on our readers\nCommuters save an hour.\n", "utf-8")
     result = run("check", "--week", week, "--no-links")
     assert result.exit_code == 0, result.output
+
+
+def test_init_inside_a_workspace_refuses_to_nest_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From content/, a second workspace would make its settings and samples the outer one's articles."""
+    monkeypatch.chdir(tmp_path)
+    assert run("init", "weekly").exit_code == 0
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    monkeypatch.chdir(tmp_path / "weekly" / "content")
+    for args in ((), ("drafts",)):
+        result = run("init", *args)
+        assert result.exit_code == 2, result.output
+        assert "is inside the workspace of ../newsletter.toml" in result.stderr and "Traceback" not in result.output
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    monkeypatch.chdir(tmp_path / "weekly")
+    assert run("init").exit_code == 0  # the workspace's own folder: nothing to write, nothing refused
