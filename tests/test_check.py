@@ -457,6 +457,17 @@ def test_with_tracking_on_link_findings_name_the_articles_address_and_line(works
 
 
 @pytest.mark.server
+def test_a_link_is_located_at_its_own_line_not_where_a_longer_address_starts_like_it(workspace: Path) -> None:
+    site = Site()
+    with serve_site(site) as base:
+        path = three_part("2026-11-27-two-links.md", f"Read [the guide]({base}/missing/guide/) first,\n"
+                          f"then [the list]({base}/missing).")
+        _, report = check_json()
+    broken = {f["url"]: f["where"] for f in findings(report, "link-broken")}
+    assert broken == {f"{base}/missing/guide/": f"{path}:6", f"{base}/missing": f"{path}:7"}
+
+
+@pytest.mark.server
 def test_a_second_check_asks_only_about_what_did_not_work(workspace: Path) -> None:
     site = Site()
     with serve_site(site) as base:

@@ -19,6 +19,9 @@ from newsletter.check.findings import Location
 from newsletter.config import Config
 
 MANIFEST_NAME, HTML_NAME, TEXT_NAME, JSON_NAME = "issue.toml", "email.html", "email.txt", "issue.json"
+# What may follow an address where it ends: anything but a character that would continue it (a
+# sentence's punctuation may, when no word follows it).
+_URL_ENDS = r"(?![\w/?#&=%~+@-]|[.,:;!][\w/])"
 _TABLE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
 
@@ -147,7 +150,8 @@ class Sources:
     def locate_url(self, url: str) -> Location:
         """Where a link or image address comes from, as precisely as the sources allow."""
         for candidate in _spellings(url):
-            found = self.first(candidate)
+            # the whole address, not the start of a longer one (".../ok" is not ".../ok/guide")
+            found = self.first(re.compile(re.escape(candidate) + _URL_ENDS))
             if found is not None:
                 return found
         story = self.story_for_url(url)
