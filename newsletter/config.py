@@ -506,7 +506,7 @@ def _section(cls: type, name: str, table: dict[str, Any], path: Path | None) -> 
                 f"{where}: unknown setting '{key}' in [{name}]. Known settings: {', '.join(sorted(known))}."
                 f"{did_you_mean(key, known)}"
             )
-        if isinstance(value, dict):  # a [section.key] table of its own, e.g. [theme.sections]
+        if isinstance(value, dict) and str(hints[key]).startswith("dict"):  # e.g. [theme.sections]
             _check_table(value, name, key, path, where)
         kwargs[key] = _coerce(hints[key], value, f"{where}: [{name}] {key}")
         _check_characters(kwargs[key], f"{where}: [{name}] {key}", multiline=(name, key) in _MULTILINE)

@@ -151,6 +151,7 @@ def test_wrong_usage_exits_2(workspace: Path, args: list[str], message: str) -> 
         ("[theme]\nlead_words = -5\n", "newsletter.toml:2: [theme] lead_words must be 0 or more"),
         ("[theme]\nmax_words_impact = -1\n", "newsletter.toml:2: [theme] max_words_impact must be 0 or more"),
         ("[theme.sections]\nlocal = 5\n", "newsletter.toml:2: [theme] sections must be a table of strings: local = 5"),
+        ("[publication]\nname = { a = 1 }\n", "newsletter.toml:2: [publication] name must be a string"),
         # a logo wider than the email's column would widen it in Outlook, which ignores max-width
         ("[publication]\nlogo_width = 2000\n", "newsletter.toml:2: [publication] logo_width = 2000 is wider than"),
         ("[publication]\nlogo_height = 0\n", "newsletter.toml:2: [publication] logo_height"),
