@@ -225,6 +225,21 @@ KINDS: dict[str, tuple[Step, Step, str]] = {
 }
 
 
+def test_addresses_inside_code_are_text_not_links(workspace: Path) -> None:
+    """A code sample's example.org is what it should be; the check neither refuses nor fetches it."""
+    three_part("2026-11-27-api.md", "The county's data portal answers `https://example.net/v1/permits` and\n\n"
+               "```\ncurl 'https://api.example.org/v1/grants?county=orange&lang=vi'\n```\n\nfor [its grants]"
+               "(https://saigonsentinel.example/grants/).")
+    edit("newsletter.toml", "[theme]\n", "[theme]\nlead_words = 0\n")
+    set_manifest("preheader", "Money transfers get cheaper to compare; the Tết fair moves.")
+    edit(MANIFEST, 'id = "2026/11/2026-11-29-remittance-fees"', 'id = "2026/11/2026-11-27-api"\ninclude = true\n\n'
+         '[[stories]]\nid = "2026/11/2026-11-29-remittance-fees"')
+    code, report = check_json("--no-links")
+    html = (workspace / "issues" / SAMPLE_WEEK / "email.html").read_text("utf-8")
+    assert "api.example.org/v1/grants" in html and "example.net/v1/permits" in html  # shown, as code
+    assert code == 0 and "placeholder-link" not in codes(report), report["errors"]
+
+
 @pytest.mark.parametrize("code", sorted(KINDS))
 def test_each_kind_happens_and_goes_away_once_fixed(workspace: Path, code: str) -> None:
     cause, fix, where = KINDS[code]
