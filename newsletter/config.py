@@ -10,6 +10,8 @@ import os
 import re
 import string
 import tomllib
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from difflib import get_close_matches
@@ -359,7 +361,7 @@ def load_config(
     root = Path.cwd()
     if path is not None:
         path = Path(path)
-        data = _read_toml(path)
+        data = _composed(_read_toml(path))
         root = path.resolve().parent
     config = _from_dict(data, path, root)
     build = config.build
@@ -370,6 +372,23 @@ def load_config(
     config = replace(config, build=build, strict=bool(strict) if strict is not None else config.strict)
     _validate(config)
     return config
+
+
+# Folder names are left as typed: on disk a name may well be decomposed.
+_PATH_SETTINGS = {("build", "content_dir"), ("build", "out_dir"), ("build", "templates_dir"), ("archive", "dir")}
+
+
+def _composed(value: Any, where: tuple[str, ...] = ()) -> Any:
+    """Every text of the settings, keys too, in NFC, as article text is read: Vietnamese typed
+    decomposed (some macOS editors save it so) would otherwise never match a heading, a section
+    or a label written composed, and would reach the email in two forms."""
+    if isinstance(value, str):
+        return value if where[-2:] in _PATH_SETTINGS else unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {unicodedata.normalize("NFC", k): _composed(v, (*where, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_composed(item, where) for item in value]
+    return value
 
 
 def find_config(start: Path) -> Path | None:
@@ -409,8 +428,8 @@ def line_of(path: Path | None, section: str, key: str | None = None) -> str:
     if path is None:
         return "configuration"
     try:
-        lines = path.read_text("utf-8-sig").splitlines()
-    except OSError:
+        lines = unicodedata.normalize("NFC", path.read_text("utf-8-sig")).splitlines()
+    except (OSError, UnicodeDecodeError):
         return shown(path)
     in_section = section == ""  # "": a key before the first [table]
     for number, line in enumerate(lines, 1):
@@ -446,14 +465,33 @@ def _from_dict(data: dict[str, Any], path: Path | None, root: Path) -> Config:
                 raise ConfigError(f"{line_of(path, section)}: [{section}] must be a table.")
             values[section] = _section(_SECTIONS[section], section, value, path)
         else:
-            known = ", ".join(f"[{name}]" for name in [*_SECTIONS, "export", "sources"])
-            raise ConfigError(f"{line_of(path, section)}: unknown section [{section}]. Known sections: {known}.")
+            names = [*_SECTIONS, "export", "sources"]
+            close = get_close_matches(section, names, n=1, cutoff=0.6)
+            hint = f" Did you mean [{close[0]}]?" if close else ""
+            known = ", ".join(f"[{name}]" for name in names)
+            raise ConfigError(f"{line_of(path, section)}: unknown section [{section}]. Known sections: {known}.{hint}")
     links = data.get("links")
     archive: Archive | None = values.get("archive")
     if archive is not None and archive.url and not (isinstance(links, dict) and "view_online" in links):
         # The web version is the archive's page: the email links there unless [links] says otherwise.
         values["links"] = replace(values.get("links", LinkSettings()), view_online=archive.base_url + "{key}/")
     return Config(**values)
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """" Did you mean 'x'?" for the known name nearest a typo, or ''."""
+    close = get_close_matches(word.lower(), list(known), n=1, cutoff=0.6)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def _check_table(table: dict[str, Any], section: str, name: str, path: Path | None, where: str) -> None:
+    """A table of text (``[theme.sections]``, or ``sections = { ... }``): each value a string, else an
+    error at its own line (``where``, the line of ``name = {...}``, when it is written inline)."""
+    for key, value in table.items():
+        if not isinstance(value, str):
+            at = line_of(path, f"{section}.{name}", key)
+            raise ConfigError(f"{where if path is None or at == shown(path) else at}: [{section}] {name} must be a "
+                              f'table of strings: {key} = {value!r} is not text; write {key} = "...".')
 
 
 def _section(cls: type, name: str, table: dict[str, Any], path: Path | None) -> Any:
@@ -466,7 +504,10 @@ def _section(cls: type, name: str, table: dict[str, Any], path: Path | None) -> 
         if key not in known:
             raise ConfigError(
                 f"{where}: unknown setting '{key}' in [{name}]. Known settings: {', '.join(sorted(known))}."
+                f"{did_you_mean(key, known)}"
             )
+        if isinstance(value, dict) and str(hints[key]).startswith("dict"):  # e.g. [theme.sections]
+            _check_table(value, name, key, path, where)
         kwargs[key] = _coerce(hints[key], value, f"{where}: [{name}] {key}")
         _check_characters(kwargs[key], f"{where}: [{name}] {key}", multiline=(name, key) in _MULTILINE)
     return cls(**kwargs)
@@ -536,7 +577,7 @@ def _check_label_keys(table: dict[str, Any], name: str, path: Path | None, langu
                 f"{where}: [labels] {key} is set in [headings] as {key}_label; only a [labels.<language>] "
                 f"table (e.g. [labels.vi]) sets {key}, for the stories in that language."
             )
-        hint = ""
+        hint = did_you_mean(key, known)
         if not language and _LANGUAGE_TAG.match(key):
             hint = f" A language's labels are a table: [labels.{key}] with the same settings."
         raise ConfigError(
@@ -610,7 +651,7 @@ def _sources(table: Any, path: Path | None) -> dict[str, SourceSettings]:
             if key not in known:
                 raise ConfigError(
                     f"{line_of(path, section, key)}: unknown setting '{key}' in [{section}]. "
-                    f"Known settings: {', '.join(known)}."
+                    f"Known settings: {', '.join(known)}.{did_you_mean(key, known)}"
                 )
         settings: SourceSettings = replace(_section(SourceSettings, section, value, path), name=name)
         _check_source(settings, section, path)
@@ -709,8 +750,54 @@ def _validate(config: Config) -> None:
                                   "not know; it can use {key} (the edition, e.g. 2026-W48).")
     _check_address(config, "email", required=True)
     _check_address(config, "reply_to", required=False)
+    _check_theme(config)
+    _check_logo(config)
     _check_tracking(config)
     _validate_check(config)
+
+
+HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
+FONT_LIST = re.compile(r"^[A-Za-z0-9 ,'-]+$")  # written raw into <style>: nothing that could end a rule
+THEME_COLOURS = ("primary", "text", "muted", "background", "card", "analysis_background", "analysis_accent",
+                 "impact_background", "impact_accent", "dark_background", "dark_card", "dark_text", "dark_muted",
+                 "dark_primary")
+
+
+def _check_theme(config: Config) -> None:
+    """[theme] colours, fonts and word counts, each at its line (not when a template first uses it)."""
+    theme = config.theme
+    for name in THEME_COLOURS:
+        value = getattr(theme, name)
+        if not HEX_COLOUR.match(value):
+            raise ConfigError(f"{line_of(config.path, 'theme', name)}: [theme] {name} = '{value}' is not a colour: "
+                              'write it as #rrggbb, e.g. "#9b1c1c".')
+    for name in ("font_family", "heading_font_family"):
+        value = getattr(theme, name)
+        if not FONT_LIST.match(value):
+            raise ConfigError(f"{line_of(config.path, 'theme', name)}: [theme] {name} = '{value}' is not a list of "
+                              "font names: write names separated by commas, e.g. \"Arial, 'Noto Sans', sans-serif\" "
+                              "(letters, digits, spaces, hyphens and quotes only).")
+    for name in ("max_words_analysis", "max_words_impact", "lead_words"):
+        if getattr(theme, name) < 0:
+            raise ConfigError(f"{line_of(config.path, 'theme', name)}: [theme] {name} must be 0 or more "
+                              "(0: never shortened).")
+
+
+def _check_logo(config: Config) -> None:
+    """The logo's size is what the email shows: at least 1 px, at most the email's column."""
+    from newsletter.presentation import CONTENT_WIDTH
+
+    publication = config.publication
+    for name in ("logo_width", "logo_height"):
+        if getattr(publication, name) < 1:
+            raise ConfigError(f"{line_of(config.path, 'publication', name)}: [publication] {name} must be 1 or more "
+                              "(CSS pixels, the size the email shows the logo at).")
+    if publication.logo_width > CONTENT_WIDTH:
+        raise ConfigError(
+            f"{line_of(config.path, 'publication', 'logo_width')}: [publication] logo_width = "
+            f"{publication.logo_width} is wider than the email's {CONTENT_WIDTH} px column, and Outlook for Windows "
+            "would show it that wide. Give the size to show it at (the picture itself may be larger, e.g. twice "
+            "as large for sharp screens), with logo_height in the same ratio.")
 
 
 def _check_tracking(config: Config) -> None:

@@ -1,7 +1,9 @@
 """Reading article files: one reader per format, every unusable file reported with where and why.
 
 A file whose name dates it (``2026-11-24-slug.txt``) outside the chosen days is never opened,
-so a build costs what the week holds, not what the archive holds.
+so a build costs what the week holds, not what the archive holds. "Outside" leaves a day's
+slack on each side: a file named by the UTC day may hold a timestamp that falls on the next or
+the previous day in the publication's time zone, and its front matter date decides.
 """
 
 from __future__ import annotations
@@ -123,7 +125,8 @@ def find_articles(content_dir: Path, period: Period | None = None) -> tuple[list
             unusable = Path(lower).suffix in UNUSABLE_KINDS
             if not (unusable or lower.endswith(ARTICLE_SUFFIXES)):
                 continue
-            if period is not None and (day := name_date(path)) is not None and day not in period:
+            day = name_date(path) if period is not None else None
+            if period is not None and day is not None and day not in period and (unusable or not _near(period, day)):
                 continue  # dated outside the period by its name: never opened
             if unusable or companion_part(path) is None:
                 found.append(path)
@@ -145,17 +148,26 @@ def _unreadable(path: Path, error: OSError) -> ContentError:
     return ContentError(path, f"cannot be read ({reason})", "Check that it is a file or folder you can open.")
 
 
+NAME_DATE_SLACK = timedelta(days=1)  # a file's name may be a day off its date in the publication's zone
+
+
+def _near(period: Period, day: date) -> bool:
+    """The day is in the period, or a day's slack from it (see the module's docstring)."""
+    return period.start - NAME_DATE_SLACK <= day <= period.end + NAME_DATE_SLACK
+
+
 def _may_hold(period: Period | None, parts: tuple[str, ...]) -> bool:
-    """False only for a year or year/month folder that lies wholly outside the period."""
+    """False only for a year or year/month folder that lies wholly outside the period (and its slack)."""
     if period is None or not parts[0].isdigit() or len(parts[0]) != 4 or len(parts) > 2:
         return True
+    start, end = period.start - NAME_DATE_SLACK, period.end + NAME_DATE_SLACK
     year = int(parts[0])
     if len(parts) == 1:
-        return period.start.year <= year <= period.end.year
+        return start.year <= year <= end.year
     if not (parts[1].isdigit() and 1 <= int(parts[1]) <= 12):
         return True
     month = (year, int(parts[1]))
-    return (period.start.year, period.start.month) <= month <= (period.end.year, period.end.month)
+    return (start.year, start.month) <= month <= (end.year, end.month)
 
 
 def companion_part(path: Path) -> str | None:
@@ -202,7 +214,8 @@ def load_articles(
         try:
             article = read_article(path, headings, tz)
         except ContentError as error:
-            problems.append(error)
+            if (day := name_date(path)) is None or day in period:
+                problems.append(error)  # a neighbouring week's file (the slack) is that week's problem
             continue
         if article.date in period:
             articles.append(article)
@@ -384,9 +397,17 @@ def _guess_encoding(data: bytes) -> str | None:
     if not results:
         return None
     candidates = [result.encoding for result in results]
-    if candidates[0] != "cp1258" and "cp1252" in candidates:
+    if candidates[0] != "cp1258" and ("cp1252" in candidates or _same_text(sample, candidates[0], "cp1252")):
+        # charset-normalizer lists one of the encodings that read the bytes alike, not always the commoner
         return _ENCODING_NAMES["cp1252"]
     return _ENCODING_NAMES.get(candidates[0], candidates[0])
+
+
+def _same_text(data: bytes, encoding: str, other: str) -> bool:
+    try:
+        return data.decode(encoding) == data.decode(other)
+    except (UnicodeDecodeError, LookupError):
+        return False
 
 
 _ENCODING_NAMES = {
@@ -516,6 +537,13 @@ def read_article(path: Path, headings: Headings, tz: tzinfo | None = None) -> Ar
         parts[part] = tuple(sections[part]) or companion
         warnings += more if not sections[part] else []
     analysis, impact = parts["analysis"], parts["impact"]
+    image, image_alt = _meta_str(source, "image"), _meta_str(source, "image_alt")
+    if image and not image.startswith("https://"):
+        warnings.append(f"{shown(path)}:{_meta_line(source, 'image')}: image '{image}' is not an absolute https:// "
+                        "URL, so it is left out")
+    elif image and not image_alt:
+        warnings.append(f"{shown(path)}:{_meta_line(source, 'image')}: image has no image_alt; describe the picture "
+                        "for readers who cannot see it")
     return Article(
         path=path,
         headline=_clean(title),
@@ -527,8 +555,8 @@ def read_article(path: Path, headings: Headings, tz: tzinfo | None = None) -> Ar
         section=_meta_str(source, "section"),
         summary=_meta_str(source, "summary"),
         author=_meta_str(source, "author"),
-        image=_meta_str(source, "image"),
-        image_alt=_meta_str(source, "image_alt"),
+        image=image,
+        image_alt=image_alt,
         lang=_meta_str(source, "lang"),
         tags=meta_tags(source),
         warnings=tuple(warnings),

@@ -72,8 +72,11 @@ def read_front_matter(text: str) -> list[tuple[str, Any, int]]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or "invalid YAML"
-        raise FrontMatterProblem(f"broken front matter: {problem}",
-                                 "Fix the YAML between the '---' lines (quote values that contain ':').",
+        hint = "Fix the YAML between the '---' lines (quote values that contain ':')."
+        if "'\\t'" in problem:  # PyYAML: "found character '\t' that cannot start any token"
+            problem = "a tab where YAML wants spaces"
+            hint = "Replace the tab with spaces: YAML allows no tab before a key or after 'key:'."
+        raise FrontMatterProblem(f"broken front matter: {problem}", hint,
                                  mark.line + 1 if mark is not None else 0) from None
     if root is None:
         return []
@@ -85,8 +88,22 @@ def read_front_matter(text: str) -> list[tuple[str, Any, int]]:
         line = key_node.start_mark.line + 1
         if not isinstance(key_node, yaml.ScalarNode):
             raise FrontMatterProblem("front matter has a key that is not a word", "Write 'key: value' lines.", line)
-        entries.append((str(key_node.value), _value(value_node), line))
+        value = _value(value_node)
+        if value is None:
+            _refuse_comment_for_value(str(key_node.value), text.splitlines()[key_node.end_mark.line],
+                                      key_node.end_mark.column, line)
+        entries.append((str(key_node.value), value, line))
     return entries
+
+
+def _refuse_comment_for_value(key: str, line_text: str, key_end: int, line: int) -> None:
+    """``title: #1 pho shop`` is a YAML comment, so the title would silently be empty: refuse it."""
+    rest = line_text[key_end:].lstrip()
+    rest = rest[1:] if rest.startswith(":") else rest
+    if rest[:1].isspace() and rest.strip().startswith("#"):
+        typed = rest.strip()
+        raise FrontMatterProblem(f"'{key}' is empty: YAML reads '{typed}' as a comment",
+                                 f'If it is the {key}, put it in quotes: {key}: "{typed}".', line)
 
 
 def _value(node: yaml.Node) -> Any:

@@ -10,6 +10,7 @@ never become markup, template syntax or a mailing service's merge tag.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -26,6 +27,7 @@ from newsletter.document import (
     Str,
     Strikeout,
     Strong,
+    Table,
     inline_text,
 )
 from newsletter.presentation import CONTENT_WIDTH
@@ -57,10 +59,54 @@ def inlines_html(inlines: tuple[Inline, ...]) -> Markup:
     return Markup("".join(_inline(node) for node in inlines))
 
 
+def code_html(code: str) -> Markup:
+    """A code block's text as HTML that keeps its lines and indentation in every client:
+    ``<br>`` between lines, ``&nbsp;`` for indentation and runs of spaces (a single space stays
+    a place to wrap), tabs as four spaces. No CSS ``white-space``: Outlook for Windows and
+    Samsung Email ignore it, so a ``<pre>`` there would not wrap and would widen a phone screen."""
+    lines = [str(safe(line.expandtabs(4))) for line in code.split("\n")]
+    return Markup("<br>".join(_HARD_SPACE.sub("&nbsp;", line) for line in lines))
+
+
+_HARD_SPACE = re.compile(r"(?<= ) |^ |(?<=&nbsp;) ", re.MULTILINE)
+
+
 def longest_word(inlines: tuple[Inline, ...]) -> int:
     """The length of the longest word (or URL) the inlines show: a table cell with a long one
     may break it anywhere, so the table still fits a phone."""
     return max((len(word) for word in inline_text(inlines).split()), default=0)
+
+
+# The narrowest place a table may be on a phone: a 320 px screen less the card's padding (24 px
+# each side) and, inside an analysis or impact box, the box's rule and padding (4 + 12 + 12 px).
+PHONE_TABLE_WIDTH = 320 - 2 * 24 - (4 + 12 + 12)
+TABLE_FONT_PX, TABLE_CELL_PX = 13, 2 * 6 + 1  # the phone's table font size; a cell's padding and border
+# Advance widths in em of the body fonts (Arial and its look-alikes), by class of letter; the
+# rest are about 0.56 em. Bold adds about 8 %. Rounded up: a table judged to fit must fit.
+_EM = {**dict.fromkeys("iljI.,:;'|!", 0.29), **dict.fromkeys("frt-()[]/ ", 0.34),
+       **dict.fromkeys("mwMW@%", 0.95), **dict.fromkeys("ABCDEFGHKLNOPQRSTUVXYZ&", 0.74)}
+
+
+def text_width(word: str, size: float = TABLE_FONT_PX, bold: bool = False) -> float:
+    """About how wide ``word`` is set in the body font at ``size`` px (accents ride on their letter)."""
+    em = sum(_EM.get(unicodedata.normalize("NFD", char)[0], 0.56) for char in word)
+    return em * size * (1.08 if bold else 1.0)
+
+
+def fits_phone(table: Table) -> bool:
+    """Whether a table fits PHONE_TABLE_WIDTH with every word whole: each column as wide as its
+    widest word (headers bold) plus the cell's padding. A table that does not fit may break words
+    anywhere on a phone (the ``dtw`` class); one that does keeps them whole."""
+    columns = len(table.header) or max((len(row) for row in table.rows), default=0)
+    needed = 1.0
+    for column in range(columns):
+        widest = 0.0
+        for row, bold in ((table.header, True), *((row, False) for row in table.rows)):
+            if column < len(row):
+                words = inline_text(row[column]).split()
+                widest = max(widest, *(text_width(word, bold=bold) for word in words), 0.0)
+        needed += widest + TABLE_CELL_PX
+    return needed <= PHONE_TABLE_WIDTH
 
 
 def _attr(value: str) -> str:

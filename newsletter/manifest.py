@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher, get_close_matches
 from pathlib import Path
@@ -254,6 +255,7 @@ def _nearest(story_id: str, candidates: list[str]) -> str | None:
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_LINE_BREAKS = "\n\r\x0b\x0c\x85\u2028\u2029"
 
 
 def _check_keys(path: Path, text: str, data: dict[str, Any]) -> None:
@@ -284,9 +286,12 @@ def _one_line(path: Path, text: str, data: dict[str, Any], key: str, warnings: l
     """A header's text on one line: line breaks (which would end the header block) become spaces."""
     value = strip_invisible(_string(path, text, data, key)).replace("\t", " ")
     if _BREAKS.search(value):
+        control = next((c for c in value if _BREAKS.match(c) and c not in _LINE_BREAKS), None)
         value = " ".join(_BREAKS.sub(" ", value).split())
-        warnings.append(f"{shown(path)}:{_line(text, key)}: the {key} has line breaks; the email uses it as one "
-                        f'line, "{value}" (write it on one line to silence this)')
+        what, fix = ((f"a control character (U+{ord(control):04X})", "delete it") if control
+                     else ("line breaks", "write it on one line"))
+        warnings.append(f"{shown(path)}:{_line(text, key)}: the {key} has {what}; the email uses it as one "
+                        f'line, "{value}" ({fix} to silence this)')
     return value.strip()
 
 
@@ -295,12 +300,13 @@ def _string(path: Path, text: str, data: dict[str, Any], key: str) -> str:
     value = data.get(key, "")
     if not isinstance(value, str):
         raise ManifestError(f'{where}:{_line(text, key)}: {key} must be text in quotes, like {key} = "...".')
-    return value
+    return unicodedata.normalize("NFC", value)  # as article text is read: decomposed Vietnamese too
 
 
 def _line(text: str, needle: str) -> int:
     for number, line in enumerate(text.splitlines(), 1):
-        if re.match(rf"\s*{re.escape(needle)}\s*=", line) or f'"{needle}"' in line:
+        if (re.match(rf"\s*{re.escape(needle)}\s*=", line) or f'"{needle}"' in line
+                or re.match(rf"\s*\[\[?\s*{re.escape(needle)}\s*[\].]", line)):  # [table], [[array]], [a.b]
             return number
     return 1
 

@@ -15,6 +15,7 @@ warning naming the file and line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -237,6 +238,7 @@ _CONTAINERS: dict[str, Callable[[tuple[Inline, ...]], Inline]] = {
 
 def _inlines(reader: _Reader, tokens: Sequence[Token], line: int) -> tuple[Inline, ...]:
     """Inline tokens -> inlines; ``line`` is the file line of the first token (0: unknown)."""
+    first_line = line
     stack: list[tuple[Token | None, list[Inline]]] = [(None, [])]
     for token in tokens:
         kind = token.type
@@ -270,7 +272,25 @@ def _inlines(reader: _Reader, tokens: Sequence[Token], line: int) -> tuple[Inlin
     while len(stack) > 1:  # unbalanced (never from markdown-it): keep the words
         _, children = stack.pop()
         stack[-1][1].extend(children)
-    return tuple(stack[0][1])
+    result = tuple(stack[0][1])
+    _warn_about_spaced_links(reader, result, first_line)
+    return result
+
+
+# "[words](address with spaces)": CommonMark makes it text, so the raw syntax would reach readers.
+_SPACED_LINK = re.compile(r"!?\[([^\[\]\n]+)\]\(([^()<>\s]+(?:[ \t]+[^()<>\s]+)+)\)")
+
+
+def _warn_about_spaced_links(reader: _Reader, inlines: tuple[Inline, ...], line: int) -> None:
+    for node in inlines:
+        if isinstance(node, (SoftBreak, LineBreak)):
+            line += 1 if line else 0
+        elif isinstance(node, Str):
+            for match in _SPACED_LINK.finditer(node.text):
+                bang, words, address = match.group(0)[:1].strip("["), match.group(1), match.group(2)
+                reader.warn(line, f"'{match.group(0)}' is shown as typed, not as a {'picture' if bang else 'link'}: "
+                                  "an address cannot hold spaces. Write it without them, or in angle brackets: "
+                                  f"{bang}[{words}](<{address}>)")
 
 
 def _append_text(out: list[Inline], text: str) -> None:

@@ -140,8 +140,6 @@ def story_warnings(article: Article, story: Story, config: Config) -> list[str]:
         )
     elif not story.url.startswith("https://"):
         warnings.append(f"{where}: url '{story.url}' is not https://; email links must be absolute https URLs")
-    if article.image and not article.image.startswith("https://"):
-        warnings.append(f"{where}: image '{article.image}' is not an absolute https:// URL, so it is left out")
-    elif article.image and not article.image_alt:
-        warnings.append(f"{where}: image has no image_alt; describe the picture for readers who cannot see it")
+    # A story picture that is not https, or has no alt text, is a warning of the reader (content.py),
+    # which knows the front matter's line.
     return warnings

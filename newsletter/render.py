@@ -14,9 +14,11 @@ from markupsafe import Markup
 from mjml import mjml2html
 
 from newsletter.cache import bytecode_cache
-from newsletter.config import Config, Theme
+from newsletter.config import FONT_LIST as _FONT_LIST
+from newsletter.config import HEX_COLOUR as _HEX
+from newsletter.config import THEME_COLOURS, Config, Theme
 from newsletter.errors import ThemeError
-from newsletter.htmlwriter import inlines_html, longest_word, neutralise, safe
+from newsletter.htmlwriter import code_html, fits_phone, inlines_html, longest_word, neutralise, safe
 from newsletter.models import Issue, Links
 from newsletter.presentation import CONTENT_WIDTH, IssueView, present_issue
 
@@ -30,8 +32,6 @@ _PREVIEW_STYLE = (
 )
 _PREHEADER_STYLE = '<div style="display:none;max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all;">'
 _PREHEADER_PAD = "&#847;&zwnj;&nbsp;" * 90  # keeps body text out of the inbox preview
-_HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
-_FONT_LIST = re.compile(r"^[A-Za-z0-9 ,'-]+$")
 
 
 def default_theme_dir() -> Path:
@@ -88,6 +88,8 @@ def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
     env.bytecode_cache = bytecode_cache(env)  # compiled templates kept between runs (newsletter.cache)
     env.filters["inlines"] = inlines_html
     env.filters["longest_word"] = longest_word
+    env.filters["fits_phone"] = fits_phone
+    env.filters["code"] = code_html
     return env
 
 
@@ -137,9 +139,7 @@ def legible(foreground: str, background: str, minimum: float = 4.6) -> str:
 
 def palette(theme: Theme) -> dict[str, str]:
     """The theme's colours, validated, completed for dark mode, and adjusted to 4.5:1 contrast."""
-    for name in ("primary", "text", "muted", "background", "card", "analysis_background", "analysis_accent",
-                 "impact_background", "impact_accent", "dark_background", "dark_card", "dark_text",
-                 "dark_muted", "dark_primary"):
+    for name in THEME_COLOURS:  # load_config checks them at their line; a Theme made in code is checked here
         value = getattr(theme, name)
         if not _HEX.match(value):
             raise ThemeError(f"[theme] {name} = '{value}' is not a colour: write it as #rrggbb in newsletter.toml.")

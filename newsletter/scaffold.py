@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
+import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
@@ -11,10 +14,14 @@ from pathlib import Path
 from string import Template
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from newsletter.config import CONFIG_NAME
+import click
+
+from newsletter.config import CONFIG_NAME, find_config
 from newsletter.errors import OutputError, shown
 
 SKELETON = "skeleton"  # package data: newsletter/skeleton/
+# Words both sample articles hold, by which `newsletter check` knows a sample left in an edition.
+SAMPLE_MARK = "a sample article written by `newsletter init`"
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ def init_workspace(folder: Path, *, today: date | None = None, timezone: str | N
     """
     from newsletter.content import article_files
 
+    _refuse_nesting(folder)
     zone = timezone or local_timezone()
     day = today or datetime.now(ZoneInfo(zone)).date()
     monday = day - timedelta(days=day.weekday())
@@ -51,6 +59,20 @@ def init_workspace(folder: Path, *, today: date | None = None, timezone: str | N
     results.append(_create(content / f"{monday.isoformat()}-welcome.txt", _sample("sample.txt", monday)))
     results.append(_create(content / f"{day.isoformat()}-night-market.md", _sample("sample.md", day)))
     return results
+
+
+def _refuse_nesting(folder: Path) -> None:
+    """A workspace inside another (init run from content/) would make its settings and samples the
+    outer one's articles, and its commands would stop finding the outer settings: a usage error."""
+    if (folder / CONFIG_NAME).exists():
+        return  # init again in a workspace's own folder: it writes only what is missing
+    outer = find_config(folder.resolve().parent) if folder.resolve() != folder.resolve().parent else None
+    if outer is not None:
+        name = "This folder" if folder.resolve() == Path.cwd().resolve() else shown(folder)
+        raise click.UsageError(
+            f"{name} is inside the workspace of {shown(outer)}. A publication's folder cannot be inside "
+            "another's (its settings and sample articles would become that one's articles): run `newsletter init` "
+            "with a folder of its own, e.g. `newsletter init ~/my-weekly`.")
 
 
 def local_timezone() -> str:
@@ -69,6 +91,28 @@ def local_timezone() -> str:
                 continue
             return name
     return "UTC"
+
+
+@functools.cache
+def example_settings() -> dict[tuple[str, str], str]:
+    """The example values init's newsletter.toml marks ``# CHANGE``, by (section, key).
+
+    ``newsletter check`` refuses an edition that still carries them. A ``# CHANGE (check)``
+    value (the time zone, taken from this computer) is a real proposal, not an example.
+    """
+    text = _skeleton("newsletter.toml")
+    data = tomllib.loads(Template(text).substitute(timezone="UTC"))
+    examples: dict[tuple[str, str], str] = {}
+    section, marked = "", False
+    for line in text.splitlines():
+        table = re.match(r"^\[([^\]]+)\]", line)
+        key = re.match(r"^([a-z_]+) = ", line)
+        if table:
+            section = table.group(1)
+        elif key and marked and isinstance(value := data.get(section, {}).get(key.group(1)), str):
+            examples[(section, key.group(1))] = value
+        marked = line.startswith("# CHANGE:")
+    return examples
 
 
 def _skeleton(name: str) -> str:

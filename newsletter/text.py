@@ -135,10 +135,11 @@ def block_plain(block: Block, width: int = WIDTH) -> str:
         text = wrap(" ".join(inline_plain(block.inlines).split()), width=width)
         return text + "\n" + "-" * max(len(line) for line in text.splitlines())
     if isinstance(block, BulletList):
-        return "\n".join(_item("- ", item, width) for item in block.items)
+        return _between(block).join(_item("- ", item, width) for item in block.items)
     if isinstance(block, OrderedList):
         size = len(str(block.start + len(block.items) - 1))  # numbers right-aligned: " 9." over "10."
-        return "\n".join(_item(f"{block.start + n:>{size}}. ", item, width) for n, item in enumerate(block.items))
+        return _between(block).join(_item(f"{block.start + n:>{size}}. ", item, width)
+                                    for n, item in enumerate(block.items))
     if isinstance(block, BlockQuote):
         inner = "\n\n".join(blocks_plain(block.blocks, width - 2))
         return "\n".join(f"> {line}" if line else ">" for line in inner.splitlines())
@@ -153,10 +154,20 @@ def block_plain(block: Block, width: int = WIDTH) -> str:
     return ""
 
 
+def _loose(item: tuple[Block, ...]) -> bool:
+    """CommonMark's loose list: its items hold paragraphs (Para), where a tight one's hold Plain."""
+    return any(isinstance(block, Para) for block in item)
+
+
+def _between(block: BulletList | OrderedList) -> str:
+    return "\n\n" if any(_loose(item) for item in block.items) else "\n"
+
+
 def _item(marker: str, item: tuple[Block, ...], width: int) -> str:
-    """A list item: the marker, then its blocks indented under the item's first word."""
+    """A list item: the marker, then its blocks indented under the item's first word (a blank line
+    between them in a loose list, as its paragraphs have space between them in the HTML)."""
     pad = " " * len(marker)
-    text = "\n".join(blocks_plain(item, width - len(marker)))
+    text = ("\n\n" if _loose(item) else "\n").join(blocks_plain(item, width - len(marker)))
     lines = text.splitlines() or [""]
     return "\n".join([marker + lines[0], *((pad + line) if line else "" for line in lines[1:])])
 

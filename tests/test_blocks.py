@@ -47,6 +47,10 @@ CASES = [
      [r"<ul style=\"margin:0 0 12px 24px;padding:0;\"><li[^>]*>Bolsa</li><li[^>]*>Magnolia<ul[^>]*><li[^>]*>"
       r"walk-ins welcome<ul[^>]*><li[^>]*>bring an ID</li></ul></li></ul></li><li[^>]*>Brookhurst</li></ul>"],
      "- Bolsa\n- Magnolia\n  - walk-ins welcome\n    - bring an ID\n- Brookhurst"),
+    # a loose list (its items hold paragraphs) keeps them apart with blank lines, as the HTML does
+    ("1. Bring your card.\n\n   The desk copies it.\n2. Fill out the form.",
+     [r"<ol[^>]*><li[^>]*><p [^>]*>Bring your card.</p><p [^>]*>The desk copies it.</p></li>"],
+     "1. Bring your card.\n\n   The desk copies it.\n\n2. Fill out the form."),
     ("9. Check in\n10. Fill out the form",
      [r'<ol start="9" style="margin:0 0 12px 24px;padding:0;"><li[^>]*>Check in</li>'
       r"<li[^>]*>Fill out the form</li></ol>"],
@@ -79,8 +83,12 @@ CASES = [
      [r'<table class="dt"[^>]*><thead><tr><th scope="col" style="[^"]*text-align:left;[^"]*">Clinic</th>'
       r'<th scope="col" style="[^"]*text-align:right;[^"]*">Hours</th></tr></thead><tbody><tr><td[^>]*>Bolsa</td>'],
      "Clinic    Hours\n--------  -----\nBolsa       9–1\nMagnolia    2–6"),
-    ("```\nline <one>\n  line two\n```", [r'<pre class="pre" style="[^"]*">line &lt;one&gt;\n  line two</pre>'],
-     "    line <one>\n      line two"),
+    # A code block keeps its lines and indentation without CSS white-space, which Outlook for Windows
+    # and Samsung Email ignore (caniemail.com): a long line still wraps on a phone.
+    ("```\nline <one>\n  line  two\n```",
+     [r'<div class="pre" style="(?![^"]*white-space)[^"]*font-family:Menlo[^"]*">line &lt;one&gt;<br>'
+      "(?:&nbsp;|\xa0){2}line (?:&nbsp;|\xa0)two</div>"],
+     "    line <one>\n      line  two"),
     ("Before.\n\n---\n\nAfter.", [r'<hr class="hr" style="[^"]*">'], "Before.\n\n* * *\n\nAfter."),
     ("## What happens next\n\nMore.", [r"<h3 style=\"[^\"]*\">What happens next</h3>"],
      "What happens next\n-----------------\n\nMore."),
@@ -96,7 +104,7 @@ def test_block_kind_in_both_parts(source: str, html_patterns: list[str], text: s
     for pattern in html_patterns:
         assert re.search(pattern, card), (pattern, card)
     assert f"\n\n{text}\n\n" in story, story
-    assert "&gt;" not in re.sub(r"<pre.*?</pre>", "", card, flags=re.S)  # a quote is markup, never a literal "> "
+    assert "&gt;" not in re.sub(r'<div class="pre".*?</div>', "", card, flags=re.S)  # a quote is never a literal "> "
 
 
 def test_wide_table_becomes_header_value_lines_in_text() -> None:
@@ -252,3 +260,19 @@ def test_pictures_in_the_analysis_fit_inside_its_box() -> None:
     (chart,) = [img for img in Page(card).all("img") if img["src"] == "https://x.example/c.png"]
     assert (chart["width"], chart["height"]) == ("516", "258")  # 552 less the box's rule and padding
     assert "width:100%;max-width:516px;height:auto" in chart["style"]
+
+
+def test_only_a_table_too_wide_for_a_phone_may_break_its_words() -> None:
+    from newsletter.htmlwriter import fits_phone
+
+    def table(source: str) -> str:
+        body, _ = read_markdown(source)
+        return inline_css(render_email(make_issue(stories=(make_story(0, body=body),)), Config(), PLACEHOLDERS))
+
+    narrow, _ = read_markdown("| Clinic | Phone | Tiếng Việt |\n|---|---|---|\n"
+                              "| Betio, a long name here | 555-0100 | Có |\n")
+    wide, _ = read_markdown("| " + " | ".join(["Population"] * 6) + " |\n|" + "---|" * 6 + "\n| " +
+                            " | ".join(["1234567890"] * 6) + " |\n")
+    assert fits_phone(narrow[0]) and not fits_phone(wide[0])  # type: ignore[arg-type]
+    assert 'class="dt"' in table("| Clinic | Phone |\n|---|---|\n| Betio | 555-0100 |\n")
+    assert 'class="dt dtw"' in table("| " + " | ".join(["Population"] * 6) + " |\n|" + "---|" * 6 + "\n")

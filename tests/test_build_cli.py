@@ -141,6 +141,20 @@ def test_wrong_usage_exits_2(workspace: Path, args: list[str], message: str) -> 
         ("[theme]\nmax_words_analysis = 'many'\n", "must be a whole number"),
         ("[links]\nunsubscribe = 'http://x.example/u'\n", "must be an absolute https:// URL"),
         ("[colours]\n", "unknown section [colours]"),
+        # a typo gets the setting or section it probably meant
+        ("[publication]\ntimezon = 'UTC'\n", "url. Did you mean 'timezone'?"),
+        ("[publicaton]\nname = 'x'\n", "[sources]. Did you mean [publication]?"),
+        ("[labels]\nread_mor = 'x'\n", "Did you mean 'read_more'?"),
+        # theme values are checked when the settings load, at their line, not when a template uses them
+        ("[theme]\nprimary = 'red'\n", "newsletter.toml:2: [theme] primary = 'red' is not a colour"),
+        ("[theme]\n\nfont_family = 'Arial; color: red'\n", "newsletter.toml:3: [theme] font_family"),
+        ("[theme]\nlead_words = -5\n", "newsletter.toml:2: [theme] lead_words must be 0 or more"),
+        ("[theme]\nmax_words_impact = -1\n", "newsletter.toml:2: [theme] max_words_impact must be 0 or more"),
+        ("[theme.sections]\nlocal = 5\n", "newsletter.toml:2: [theme] sections must be a table of strings: local = 5"),
+        ("[publication]\nname = { a = 1 }\n", "newsletter.toml:2: [publication] name must be a string"),
+        # a logo wider than the email's column would widen it in Outlook, which ignores max-width
+        ("[publication]\nlogo_width = 2000\n", "newsletter.toml:2: [publication] logo_width = 2000 is wider than"),
+        ("[publication]\nlogo_height = 0\n", "newsletter.toml:2: [publication] logo_height"),
     ],
 )
 def test_bad_configuration(workspace: Path, toml: str, message: str) -> None:

@@ -91,6 +91,13 @@ def test_the_sample_passes_without_fetching_links(workspace: Path) -> None:
     assert "links and images were not fetched (--no-links)" in result.stdout
 
 
+def test_the_sample_passes_strictly_without_fetching_links(workspace: Path) -> None:
+    """Not a warning either: the sample is what a publication should send (its subject fits a phone)."""
+    result = run("check", *WEEK, "--no-links", "--strict")
+    assert result.exit_code == 0, result.output
+    assert "Checked 2026-W48: 0 errors, 0 warnings." in result.stdout
+
+
 def test_the_sample_passes_with_links_and_fetches_nothing(workspace: Path) -> None:
     # Every address is on the sample's own host (allow_hosts) or an unsubscribe link: nothing to fetch.
     code, report = check_json()
@@ -218,6 +225,21 @@ KINDS: dict[str, tuple[Step, Step, str]] = {
 }
 
 
+def test_addresses_inside_code_are_text_not_links(workspace: Path) -> None:
+    """A code sample's example.org is what it should be; the check neither refuses nor fetches it."""
+    three_part("2026-11-27-api.md", "The county's data portal answers `https://example.net/v1/permits` and\n\n"
+               "```\ncurl 'https://api.example.org/v1/grants?county=orange&lang=vi'\n```\n\nfor [its grants]"
+               "(https://saigonsentinel.example/grants/).")
+    edit("newsletter.toml", "[theme]\n", "[theme]\nlead_words = 0\n")
+    set_manifest("preheader", "Money transfers get cheaper to compare; the Tết fair moves.")
+    edit(MANIFEST, 'id = "2026/11/2026-11-29-remittance-fees"', 'id = "2026/11/2026-11-27-api"\ninclude = true\n\n'
+         '[[stories]]\nid = "2026/11/2026-11-29-remittance-fees"')
+    code, report = check_json("--no-links")
+    html = (workspace / "issues" / SAMPLE_WEEK / "email.html").read_text("utf-8")
+    assert "api.example.org/v1/grants" in html and "example.net/v1/permits" in html  # shown, as code
+    assert code == 0 and "placeholder-link" not in codes(report), report["errors"]
+
+
 @pytest.mark.parametrize("code", sorted(KINDS))
 def test_each_kind_happens_and_goes_away_once_fixed(workspace: Path, code: str) -> None:
     cause, fix, where = KINDS[code]
@@ -286,6 +308,7 @@ def test_spam_score_is_skipped_with_a_note_when_switched_off(workspace: Path) ->
 
 
 def test_strict_fails_on_a_warning_and_ignore_silences_it(workspace: Path) -> None:
+    set_manifest("subject", "New rules on remittances to Vietnam, and the Tết fair moves to Mile Square Park")
     assert run("check", *WEEK, "--no-links").exit_code == 0
     strict = run("check", *WEEK, "--no-links", "--strict")
     assert strict.exit_code == 1 and "[subject-length]" in strict.stdout and "--strict" in strict.stderr
@@ -354,10 +377,21 @@ def test_a_new_article_and_a_companion_count_as_changes(workspace: Path) -> None
     assert str(companion) in result.stderr and str(new) in result.stderr
 
 
+def test_the_builds_warnings_are_named_from_wherever_the_check_runs(workspace: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """issue.json keeps the build's warnings as printed (relative to where it ran): the check re-finds the file."""
+    path = three_part("2026-11-27-refused.md", "Open [the form](javascript:alert(1)).")
+    assert run("build", *WEEK).exit_code == 0  # from the workspace's root
+    monkeypatch.chdir(workspace / "content" / "2026")
+    _, report = check_json("--no-links")
+    [finding] = [f for f in report["warnings"] if f["code"] == "build-warning"]
+    assert finding["where"] == "11/2026-11-27-refused.md:6" and finding["location"]["story"] == f"2026/11/{path.stem}"
+
+
 def test_export_names_the_changes_it_rebuilds_for(workspace: Path) -> None:
     assert run("export", "--to", "eml", *WEEK).exit_code == 0
     time.sleep(0.01)
-    edit(MANIFEST, "New rules on money transfers to Vietnam, and a new home", "Money transfers, and a new home")
+    edit(MANIFEST, "New rules on remittances to Vietnam, and a new home", "Remittances, and a new home")
     result = run("export", "--to", "eml", *WEEK)
     assert result.exit_code == 0, result.output
     assert f"Rebuilding {SAMPLE_WEEK}: changed since its last build: {MANIFEST}." in result.stderr
@@ -416,6 +450,36 @@ def test_links_of_every_kind(workspace: Path) -> None:
     assert not [p for p in requested if "unsubscribe" in p or "preferences" in p or "track" in p], requested
     assert report["links"]["not_fetched"] > 0 and report["links"]["fetched"] >= 9
     assert elapsed < 60  # bounded by the 1 s timeout, never by the slow server (generous: busy machines)
+
+
+@pytest.mark.server
+def test_with_tracking_on_link_findings_name_the_articles_address_and_line(workspace: Path) -> None:
+    """The build adds utm_* parameters; the editor wrote, and must fix, the address without them."""
+    site = Site()
+    edit("newsletter.toml", "[check]\n", "[tracking]\nenabled = true\n\n[check]\n")
+    with serve_site(site) as base:
+        path = three_part("2026-11-27-tracked.md", f"See [the old page]({base}/missing) and [the page]({base}/moved).")
+        set_manifest("intro", f"This week: [the moved page]({base}/moved).")
+        _, report = check_json()
+        assert any("utm_source=" in p for p in site.paths())  # what readers click is what is fetched
+    broken = findings(report, "link-broken")
+    assert [(f["where"], f["message"]) for f in broken] == [
+        (f"{path}:6", f"Link {base}/missing answers 404 Not Found.")]
+    # one address written twice (its copies differ in utm_content) is one finding, where it is first written
+    [redirect] = findings(report, "link-redirect")
+    assert redirect["where"] == f"{path}:6" and redirect["fix"] == f"Link to {base}/ok instead."
+    assert all("utm_" not in f["message"] for f in report["errors"] + report["warnings"])
+
+
+@pytest.mark.server
+def test_a_link_is_located_at_its_own_line_not_where_a_longer_address_starts_like_it(workspace: Path) -> None:
+    site = Site()
+    with serve_site(site) as base:
+        path = three_part("2026-11-27-two-links.md", f"Read [the guide]({base}/missing/guide/) first,\n"
+                          f"then [the list]({base}/missing).")
+        _, report = check_json()
+    broken = {f["url"]: f["where"] for f in findings(report, "link-broken")}
+    assert broken == {f"{base}/missing/guide/": f"{path}:6", f"{base}/missing": f"{path}:7"}
 
 
 @pytest.mark.server

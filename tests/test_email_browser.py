@@ -130,3 +130,42 @@ def test_text_contrast(browser: Any, pages: dict[str, str], name: str, scheme: s
         assert not low, low[:5]
     finally:
         page.context.close()
+
+
+# Three columns of short words beside one of long text: it fits a phone with every word whole.
+NARROW_TABLE = """| Clinic | Phone | Vietnamese |
+|---|--:|:-:|
+| Betio | 555-0100 | Yes |
+| Magnolia Health Center (main building, second floor, room 204) | 555-0101 | Tiếng Việt có |
+"""
+
+# Each cell's words (a line may break after a hyphen, as anywhere in text), and the width of the
+# widest one set on one line, against the cell's own width.
+WORDS_JS = """() => [...document.querySelectorAll('table.dt th, table.dt td')].map(cell => {
+  const probe = document.createElement('span');
+  probe.style.whiteSpace = 'nowrap';
+  const style = getComputedStyle(cell);
+  const inner = cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  const widest = Math.max(...cell.textContent.split(/\\s+|(?<=-)/).filter(Boolean).map(word => {
+    probe.textContent = word; cell.appendChild(probe);
+    const width = probe.getBoundingClientRect().width; probe.remove(); return width; }));
+  return {text: cell.textContent, widest, inner};
+})"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_table_that_fits_a_phone_keeps_its_words_whole(browser: Any, scheme: str) -> None:
+    """Only a table too wide for a phone may break words; "Vietnamese" never becomes "Vietna / mese"."""
+    config = load_config(ROOT / "newsletter.toml")
+    body, _ = read_markdown(f"Hours:\n\n{NARROW_TABLE}")
+    source = inline_css(render_email(make_issue(stories=(make_story(0, body=body),)), config, PLACEHOLDERS))
+    for width in (320, 375):
+        page = open_page(browser, source, width, scheme)
+        try:
+            cells = page.evaluate(WORDS_JS)
+            assert len(cells) == 9
+            broken = [c for c in cells if c["widest"] > c["inner"] + 0.5]
+            assert not broken, (width, broken)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+        finally:
+            page.context.close()

@@ -79,6 +79,13 @@ def test_tags_are_words(tmp_path: Path) -> None:
         ("title: F\nsummary: *t\n", "uses a YAML alias (*t)", 3, "not allowed"),
         ("title: [unclosed\n", "broken front matter", 2, "Fix the YAML"),
         ("title: F\ntags: [[[[[[deep]]]]]]\n", "nested too deeply", 3, "one 'key: value'"),
+        # YAML reads " #" as a comment: a value that starts with # would silently be empty
+        ("title: #1 pho shop in town\n", "'title' is empty: YAML reads '#1 pho shop in town' as a comment", 2,
+         'title: "#1 pho shop in town"'),
+        ("title: F\ntags: #food\n", "'tags' is empty", 3, 'tags: "#food"'),
+        # a tab where YAML wants spaces: say so, not "found character '\t'"
+        ("title:\tFerry\n", "a tab", 2, "spaces"),
+        ("title: F\n\tauthor: G\n", "a tab", 3, "spaces"),
     ],
 )
 def test_wrong_shapes_name_the_line(tmp_path: Path, front: str, problem: str, line: int, hint: str) -> None:
@@ -178,6 +185,26 @@ def test_a_utc_timestamp_lands_in_the_newsrooms_week(workspace: Path) -> None:
     assert story["date"] == "2026-11-29"
     result = run("build", "--week", "2026-W49")
     assert result.exit_code == 1 and "No articles dated 2026-11-30 to 2026-12-06" in result.stderr
+
+
+def test_a_timestamp_a_day_off_its_file_name_is_in_its_own_week(workspace: Path) -> None:
+    """A CMS names the file by the UTC day and stamps it in UTC: the story must not fall between two weeks."""
+    folder = workspace / "content" / "2026" / "11"
+    (folder / "2026-11-29-late-vote.md").write_text(  # 2:00 a.m. Monday 30 November in Los Angeles
+        "---\ntitle: Harbour board votes late\ndate: 2026-11-30T10:00:00Z\nurl: https://x.example/v/\n---\n" + PARTS,
+        "utf-8")
+    # a broken file named for the Sunday before the week is the week before's problem, not this one's
+    (folder / "2026-11-29-broken.md").write_text("---\ntitle: [unclosed\n---\nText.\n", "utf-8")
+    result = run("build", "--week", "2026-W49")
+    assert result.exit_code == 0, result.output
+    data = json.loads((workspace / "issues" / "2026-W49" / "issue.json").read_text("utf-8"))
+    assert [(s["id"], s["date"]) for s in data["stories"]] == [("2026/11/2026-11-29-late-vote", "2026-11-30")]
+    result = run("build", "--week", "2026-W48")
+    assert result.exit_code == 1 and "2026-11-29-broken.md:2: broken front matter" in result.stderr
+    (folder / "2026-11-29-broken.md").unlink()
+    assert run("build", "--week", "2026-W48").exit_code == 0
+    data = json.loads((workspace / "issues" / "2026-W48" / "issue.json").read_text("utf-8"))
+    assert "2026/11/2026-11-29-late-vote" not in {s["id"] for s in data["stories"]}
 
 
 def test_bad_dates_through_the_cli(workspace: Path) -> None:

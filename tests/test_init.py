@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import threading
 import tomllib
 from dataclasses import fields
@@ -166,3 +167,61 @@ def test_messages_point_to_docs_that_exist(workspace: Path) -> None:
         pointers |= set(re.findall(r"""see\(["']([a-z]+)["']""", text))
         assert "See docs/" not in text, source
     assert pointers and pointers <= set(manual.topics())
+
+
+def test_the_check_refuses_what_init_wrote_until_the_editor_replaces_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run("init", "weekly").exit_code == 0
+    folder = tmp_path / "weekly"
+    week = sample_week(folder)
+    monkeypatch.chdir(folder)
+    # The editor replaces every example host, which is what the first check lists ...
+    settings = folder / "newsletter.toml"
+    samples = sorted((folder / "content").iterdir())
+    for path in (settings, *samples):
+        path.write_text(path.read_text("utf-8").replace("example.com", "riverweekly.org"), "utf-8")
+    result = run("check", "--week", week, "--no-links", "--json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    # ... but the example name, postal address and footer text, and the two sample articles, stay.
+    errors = {(f["code"], f["location"]["setting"] or f["location"]["file"]): f for f in report["errors"]}
+    for setting in ("[publication] name", "[sender] name", "[publication] reason"):
+        finding = errors[("init-example", setting)]
+        assert finding["location"]["line"] and "newsletter init" in finding["message"], setting
+    assert "123 Main Street" in errors[("no-postal-address", "[publication] postal_address")]["message"]
+    for sample in samples:
+        finding = errors[("init-sample", f"content/{sample.name}")]
+        line = finding["location"]["line"]
+        assert "sample article written by `newsletter init`" in sample.read_text("utf-8").splitlines()[line - 1]
+    assert len(report["errors"]) == 6, report["errors"]
+
+    # Once they are the publication's own, the check passes.
+    text = settings.read_text("utf-8")
+    for old, new in (('name = "Example Weekly"', 'name = "River Weekly"'),
+                     ("123 Main Street, Springfield, USA", "PO Box 12, Riverton, OR 97000, USA"),
+                     ("subscribed to Example Weekly at", "subscribed to River Weekly at")):
+        text = text.replace(old, new)
+    settings.write_text(text, "utf-8")
+    for sample in samples:
+        sample.unlink()
+    (folder / "content" / samples[0].name).write_text(
+        "Ferry returns to the river\nRIVERTON – The ferry runs again from Monday.\nAnalysis\nIt was missed.\n"
+        "Impact on our readers\nCommuters save an hour.\n", "utf-8")
+    result = run("check", "--week", week, "--no-links")
+    assert result.exit_code == 0, result.output
+
+
+def test_init_inside_a_workspace_refuses_to_nest_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From content/, a second workspace would make its settings and samples the outer one's articles."""
+    monkeypatch.chdir(tmp_path)
+    assert run("init", "weekly").exit_code == 0
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    monkeypatch.chdir(tmp_path / "weekly" / "content")
+    for args in ((), ("drafts",)):
+        result = run("init", *args)
+        assert result.exit_code == 2, result.output
+        assert "is inside the workspace of ../newsletter.toml" in result.stderr and "Traceback" not in result.output
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    monkeypatch.chdir(tmp_path / "weekly")
+    assert run("init").exit_code == 0  # the workspace's own folder: nothing to write, nothing refused

@@ -107,6 +107,9 @@ def test_number_follows_earlier_editions(tmp_path: Path) -> None:
          "unknown key 'colour' at the top of issue.toml. Known"),
         (lambda t: t.replace('intro = ""', 'intro = "Hi \\u0007"', 1), ":7: intro holds the control character U+0007"),
         (lambda t: t.replace("number = 1", "number = -1", 1), ":8: number must be a whole number"),
+        # a misspelt table is named at its own line, not at line 1
+        (lambda t: t.replace("\n[[stories]]", "\n[[story]]", 1), ":10: unknown key 'story' at the top of issue.toml. "
+         "Did you mean 'stories'?"),
     ],
 )
 def test_unknown_keys_and_bad_values_name_their_line(tmp_path: Path, edit: object, message: str) -> None:
@@ -158,6 +161,15 @@ def test_subject_and_preheader_are_one_line(tmp_path: Path, value: str, expected
         assert len(manifest.warnings) == 2
         assert f"{path}:5: the subject has line breaks" in manifest.warnings[0]
         assert f'"{expected}"' in manifest.warnings[0]
+
+
+def test_a_control_character_in_the_subject_is_named_as_one(tmp_path: Path) -> None:
+    path = first_build(tmp_path)
+    path.write_text(path.read_text().replace('subject = "Newsletter: Story a"', 'subject = "Council\\u0007votes"'))
+    manifest = sync_manifest(path, PERIOD, stories("2026-11-24-a.txt", "2026-11-23-b.txt"), CONFIG)
+    assert manifest.subject == "Council votes"
+    assert manifest.warnings == [f'{path}:5: the subject has a control character (U+0007); the email uses it as one '
+                                 'line, "Council votes" (delete it to silence this)']
 
 
 def test_a_manifest_that_is_a_folder_is_an_error(tmp_path: Path) -> None:

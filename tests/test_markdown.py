@@ -139,6 +139,21 @@ def test_refused_links_keep_their_words_and_warn_with_file_and_line(href: str) -
     assert "the words" in warnings[0]
 
 
+def test_a_link_whose_address_has_spaces_warns_and_says_how_to_write_it() -> None:
+    # CommonMark: a link destination holds no spaces, so this is text; the editor must hear of it.
+    blocks, warnings = read_markdown("Intro.\n\nCall the [hotline](tel:+1 714 555 0100) or\n"
+                                     "see [the map](https://x.example/a map.png).", "content/a.md", 4)
+    assert not list(links(blocks))
+    assert [w.split(": ", 1)[0] for w in warnings] == ["content/a.md:6", "content/a.md:7"]
+    assert "'[hotline](tel:+1 714 555 0100)' is shown as typed" in warnings[0]
+    assert "[hotline](<tel:+1 714 555 0100>)" in warnings[0]
+    # ... which works, spaces and all
+    (block,) = md("Call the [hotline](<tel:+1 714 555 0100>).")
+    assert [link.target for link in links((block,))] == ["tel:+17145550100"]
+    # Code and a real link with a title are not mistaken for one.
+    assert read_markdown("`[a](b c)` and [x](https://x.example \"Title\")")[1] == []
+
+
 def test_pictures_that_may_not_load_are_left_out_with_a_warning() -> None:
     blocks, warnings = read_markdown("Text.\n\n![Map](http://x.example/m.png)\n\n![](https://x.example/ok.png)",
                                      "a.md", 5)

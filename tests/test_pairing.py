@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.config import Build, Config, Headings
+from newsletter.content import read_article
 from newsletter.document import para as text_paragraph
 from newsletter.models import Article
 from newsletter.pairing import pair_stories
@@ -67,11 +68,17 @@ def test_vietnamese_detected() -> None:
     assert story.lang == "vi"
 
 
-def test_image_rules() -> None:
-    _, warnings = pair_stories([article(image="https://x.example/a.jpg")], CONFIG)
-    assert any("image_alt" in w for w in warnings)
-    (story,), warnings = pair_stories([article(image="http://x.example/a.jpg", image_alt="A")], CONFIG)
-    assert story.image is None and any("not an absolute https" in w for w in warnings)
+def test_image_rules(tmp_path: Path) -> None:
+    (story,), _ = pair_stories([article(image="http://x.example/a.jpg", image_alt="A")], CONFIG)
+    assert story.image is None
+    # The warnings are the reader's, which names the front matter's line.
+    path = tmp_path / "2026-11-24-a.md"
+    path.write_text("---\ntitle: A\nimage: https://x.example/a.jpg\n---\n\nCITY – Text.\n", "utf-8")
+    assert read_article(path, Headings()).warnings == (
+        f"{path}:3: image has no image_alt; describe the picture for readers who cannot see it",)
+    path.write_text("---\ntitle: A\nimage_alt: A\nimage: http://x.example/a.jpg\n---\n\nCITY – Text.\n", "utf-8")
+    assert read_article(path, Headings()).warnings == (
+        f"{path}:4: image 'http://x.example/a.jpg' is not an absolute https:// URL, so it is left out",)
 
 
 def test_no_url_anywhere_links_home_and_warns() -> None:

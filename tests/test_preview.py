@@ -345,6 +345,8 @@ def test_the_state_carries_the_checks_findings_links_included(workspace: Path) -
     from tests.linkserver import Site, serve_site
 
     site = Site()
+    manifest = workspace / "issues" / "2026-W48" / "issue.toml"  # a subject too long for a phone: a warning
+    manifest.write_text(manifest.read_text("utf-8").replace("Tết fair", "Tết fair at Mile Square Park"), "utf-8")
     with serve_site(site) as base:
         article = workspace / "content" / "2026" / "11" / "2026-11-27-dead-link.md"
         article.write_text("---\ntitle: County grants reopen\nurl: https://saigonsentinel.example/grants/\n---\n\n"

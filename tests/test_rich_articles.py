@@ -114,6 +114,19 @@ def test_refused_links_and_pictures_warn_with_file_and_line(tmp_path: Path, monk
     assert "Open the form or the page." in text and "javascript" not in html and "m.png" not in html
 
 
+def test_a_story_picture_that_is_left_out_is_named_at_its_front_matter_line(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    body = article("The market moves indoors.").replace("---\n\n", "image: http://ledger.example/m.jpg\n---\n\n", 1)
+    html, _, output = build(tmp_path, monkeypatch, body)
+    where = str(Path("content") / "2026-11-24-story.md")
+    assert f"Warning: {where}:4: image 'http://ledger.example/m.jpg' is not an absolute https:// URL" in output
+    assert "m.jpg" not in html
+    body = body.replace("http://ledger.example/m.jpg", "https://ledger.example/m.jpg")
+    (tmp_path / "content" / "2026-11-24-story.md").write_text(body, "utf-8")
+    result = CliRunner().invoke(cli, ["build", "--week", "2026-W48"])
+    assert f"Warning: {where}:4: image has no image_alt" in result.output
+
+
 def test_plain_text_article_keeps_its_hash_and_its_markdown_looking_text(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     html, text, _ = build(tmp_path, monkeypatch,

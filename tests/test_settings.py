@@ -163,3 +163,33 @@ def test_warnings_on_stderr_results_on_stdout(workspace: Path) -> None:
     assert result.exit_code == 0
     assert "Skipped content/2026-11-25-bad.md:2: broken front matter" in result.stderr
     assert "Skipped" not in result.stdout
+
+
+def test_settings_and_manifest_typed_in_decomposed_vietnamese_match_the_articles(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Some macOS editors save Vietnamese decomposed (NFD); articles are read as NFC, so must the settings be."""
+    import unicodedata
+
+    def nfd(text: str) -> str:
+        return unicodedata.normalize("NFD", text)
+
+    (tmp_path / "newsletter.toml").write_text(nfd(
+        '[publication]\nname = "Tin Sài Gòn"\npostal_address = "12 Lê Lợi, Quận 1"\n'
+        '[headings]\nanalysis = ["Phân tích"]\nimpact = ["Tác động *"]\n'
+        'analysis_label = "Phân tích"\nimpact_label = "Tác động đến độc giả"\n'
+        '[theme.sections]\n"thời-sự" = "Thời sự"\n'), "utf-8")
+    (tmp_path / "content").mkdir()
+    (tmp_path / "content" / "2026-11-24-tin.txt").write_text(
+        "---\nsection: thời-sự\nurl: https://tin.example/1/\n---\nChợ Bến Thành mở cửa lại\n"
+        "SÀI GÒN – Chợ mở cửa lại sau ba tháng.\nPhân tích\nĐây là phân tích.\nTác động đến độc giả\n"
+        "Đây là tác động.\n", "utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = run("build", *WEEK, "--strict")  # no "no analysis" or "no impact" warning
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "issues" / "2026-W48" / "email.txt").read_text("utf-8")
+    assert text == unicodedata.normalize("NFC", text)
+    assert "THỜI SỰ\n" in text and "PHÂN TÍCH\n  Đây là phân tích." in text and "12 Lê Lợi, Quận 1" in text
+    manifest = tmp_path / "issues" / "2026-W48" / "issue.toml"
+    manifest.write_text(manifest.read_text("utf-8").replace('intro = ""', nfd('intro = "Chào bạn đọc."')), "utf-8")
+    assert run("build", *WEEK).exit_code == 0
+    assert "Chào bạn đọc." in (tmp_path / "issues" / "2026-W48" / "email.txt").read_text("utf-8")

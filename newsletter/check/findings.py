@@ -45,6 +45,11 @@ KINDS: dict[str, Kind] = {
              "require one in every commercial email.",
              "Set [publication] postal_address to the publication's mailing address (a PO box is fine), and keep "
              "it in the footer if you changed the templates."),
+        Kind("init-example", ERROR, "A setting still holds the example `newsletter init` wrote: the publication's "
+             "or the sender's name, or the footer's reason for the email.",
+             "Write your publication's own value on the line named (the lines marked CHANGE in newsletter.toml)."),
+        Kind("init-sample", ERROR, "A sample article that `newsletter init` wrote is in the edition.",
+             "Delete the file, or replace its text with your own story."),
         Kind("no-unsubscribe", ERROR, "The email has no unsubscribe link (or the text part lacks it).",
              "Keep the footer's {{ links.unsubscribe }} link in your templates (email and text), and set "
              "[links] unsubscribe."),

@@ -13,12 +13,15 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from newsletter.check.findings import Location
 from newsletter.config import Config
 
 MANIFEST_NAME, HTML_NAME, TEXT_NAME, JSON_NAME = "issue.toml", "email.html", "email.txt", "issue.json"
+# What may follow an address where it ends: anything but a character that would continue it (a
+# sentence's punctuation may, when no word follows it).
+_URL_ENDS = r"(?![\w/?#&=%~+@-]|[.,:;!][\w/])"
 _TABLE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
 
@@ -147,7 +150,8 @@ class Sources:
     def locate_url(self, url: str) -> Location:
         """Where a link or image address comes from, as precisely as the sources allow."""
         for candidate in _spellings(url):
-            found = self.first(candidate)
+            # the whole address, not the start of a longer one (".../ok" is not ".../ok/guide")
+            found = self.first(re.compile(re.escape(candidate) + _URL_ENDS))
             if found is not None:
                 return found
         story = self.story_for_url(url)
@@ -160,8 +164,22 @@ class Sources:
         return Location(Path(self.manifest.path.parent / HTML_NAME))
 
 
+def without_tracking(url: str) -> str:
+    """The address without campaign parameters (``utm_*``, which [tracking] adds to article links),
+    as the editor wrote it."""
+    parts = urlsplit(url)
+    if not parts.query or "utm_" not in parts.query.lower():
+        return url
+    kept = [p for p in parts.query.split("&") if not p.split("=", 1)[0].lower().startswith("utm_")]
+    return urlunsplit(parts._replace(query="&".join(kept)))
+
+
 def _spellings(url: str) -> Iterator[str]:
-    """A URL as the sources may hold it: as is, as http:// (the build upgrades story links), with &amp;."""
+    """A URL as the sources may hold it: as is, as http:// (the build upgrades story links), with &amp;,
+    without the campaign parameters the build adds."""
+    untracked = without_tracking(url)
+    if untracked != url:
+        yield from _spellings(untracked)
     yield url
     if unquote(url) != url:
         yield unquote(url)  # Markdown percent-encodes what the file holds as | or spaces

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from newsletter.check.findings import Finding, Location
-from newsletter.check.inputs import HTML_NAME, TEXT_NAME, Edition, Sources
+from newsletter.check.inputs import HTML_NAME, TEXT_NAME, Edition, Sources, without_tracking
 from newsletter.check.scan import Scan, words
 from newsletter.config import Config, Publication
 
@@ -26,6 +26,11 @@ SUBJECT_MIN, SUBJECT_MAX, PREHEADER_MAX = 10, 70, 140
 RESERVED_TLDS = ("example", "invalid", "test", "localhost")
 RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
 _DEFAULT_POSTAL = Publication().postal_address
+# Settings that say who sends the email and why: the examples `newsletter init` writes there
+# (newsletter/skeleton/newsletter.toml) would mislead readers and, in the footer, break the law.
+# Example hosts and addresses are placeholder-link and placeholder-sender findings; the
+# proposed tagline is generic enough to keep.
+INIT_EXAMPLE_KEYS = (("publication", "name"), ("sender", "name"), ("publication", "reason"))
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ def offline_findings(config: Config, edition: Edition, scan: Scan, sources: Sour
     """Every rule that needs no network, in the order the report lists them."""
     return [
         *settings_findings(config, sources),
+        *init_example_findings(config, edition, sources),
         *placeholder_link_findings(config, edition, scan, sources),
         *footer_findings(config, edition, scan, sources),
         *marker_findings(edition, scan, sources),
@@ -90,7 +96,7 @@ def offline_findings(config: Config, edition: Edition, scan: Scan, sources: Sour
         *subject_findings(edition, sources),
         *link_text_findings(scan, sources),
         *story_findings(edition),
-        *build_warning_findings(edition),
+        *build_warning_findings(edition, sources),
     ]
 
 
@@ -113,6 +119,25 @@ def settings_findings(config: Config, sources: Sources) -> Iterator[Finding]:
                           where)
 
 
+def init_example_findings(config: Config, edition: Edition, sources: Sources) -> Iterator[Finding]:
+    """Example settings and sample articles that `newsletter init` wrote, still in the edition."""
+    from newsletter.scaffold import SAMPLE_MARK, example_settings
+
+    examples = example_settings()
+    example_name = examples[("publication", "name")]
+    for section, key in INIT_EXAMPLE_KEYS:
+        value = " ".join(str(getattr(getattr(config, section), key)).split())
+        if value and (value == examples[(section, key)] or example_name in value):
+            yield Finding("init-example", f"[{section}] {key} is still the example `newsletter init` wrote: "
+                          f"“{value}”.", sources.setting(section, key))
+    for story in edition.stories:
+        file = next((f for f in sources.files if f.path == story.source), None)
+        line = next((n for n, text in enumerate(file.lines, 1) if SAMPLE_MARK in text), None) if file else None
+        if line is not None:
+            yield Finding("init-sample", f"“{story.headline}” is a sample article `newsletter init` wrote.",
+                          Location(story.source, line, story=story.id))
+
+
 def _setting_urls(config: Config, edition: Edition, sources: Sources) -> dict[str, Location]:
     publication, links = config.publication, config.links
     values = [("publication", "url", publication.url), ("publication", "logo", publication.logo),
@@ -133,8 +158,9 @@ def placeholder_link_findings(config: Config, edition: Edition, scan: Scan, sour
         if not host or not is_placeholder_host(host, config.check.allow_hosts):
             continue
         where = settings.get(url) or sources.locate_url(url)
-        if url not in by_place.setdefault(where, []):
-            by_place[where].append(url)
+        shown_url = without_tracking(url) if config.tracking.enabled and url not in settings else url
+        if shown_url not in by_place.setdefault(where, []):
+            by_place[where].append(shown_url)
     for where, urls in by_place.items():
         hosts = sorted({url_host(u) for u in urls})
         listed = ", ".join(urls[:3]) + (f" and {len(urls) - 3} more" if len(urls) > 3 else "")
@@ -144,11 +170,16 @@ def placeholder_link_findings(config: Config, edition: Edition, scan: Scan, sour
 
 def footer_findings(config: Config, edition: Edition, scan: Scan, sources: Sources) -> Iterator[Finding]:
     """The postal address and the unsubscribe link, in both parts."""
+    from newsletter.scaffold import example_settings
+
     address = config.publication.postal_address.strip()
     theme = Location(config.templates_dir) if config.templates_dir.is_dir() else Location(edition.folder / HTML_NAME)
+    where = sources.setting("publication", "postal_address")
     if not address or address == _DEFAULT_POSTAL or "not configured" in address.lower():
-        yield Finding("no-postal-address", "[publication] postal_address is not set.",
-                      sources.setting("publication", "postal_address"))
+        yield Finding("no-postal-address", "[publication] postal_address is not set.", where)
+    elif " ".join(address.split()) == example_settings()[("publication", "postal_address")]:
+        yield Finding("no-postal-address", f"[publication] postal_address is still the example `newsletter init` "
+                      f"wrote: “{address}”.", where)
     else:
         shown_words = words(address)
         for part, text in (("HTML", scan.html_text), ("plain-text part", scan.text_part)):
@@ -285,8 +316,8 @@ def link_text_findings(scan: Scan, sources: Sources) -> Iterator[Finding]:
         if (said, where) in reported:
             continue
         reported.add((said, where))
-        yield Finding("link-text-generic", f"A link reads “{anchor.words}” ({anchor.href[:100]}).", where,
-                      url=anchor.href)
+        href = without_tracking(anchor.href) if sources.config.tracking.enabled else anchor.href
+        yield Finding("link-text-generic", f"A link reads “{anchor.words}” ({href[:100]}).", where, url=href)
 
 
 def story_findings(edition: Edition) -> Iterator[Finding]:
@@ -298,10 +329,10 @@ def story_findings(edition: Edition) -> Iterator[Finding]:
             yield Finding("story-no-impact", f"“{story.headline}” has no reader-impact part.", where)
 
 
-LEFT_OUT = "is not an absolute https:// URL, so it is left out"  # the build's words (markdown.py, pairing.py)
+LEFT_OUT = "is not an absolute https:// URL, so it is left out"  # the build's words (markdown.py, content.py)
 
 
-def build_warning_findings(edition: Edition) -> Iterator[Finding]:
+def build_warning_findings(edition: Edition, sources: Sources) -> Iterator[Finding]:
     """The build's own warnings, except the missing parts that story_findings already reports."""
     for warning in edition.warnings:
         if "no analysis (" in warning or "no reader-impact section (" in warning:
@@ -313,6 +344,22 @@ def build_warning_findings(edition: Edition) -> Iterator[Finding]:
             # The build leaves a picture that is not https out of the email and warns; the check
             # makes it an error, since the email would go out without a picture the editor meant.
             code = "image-not-https" if rest.startswith("image '") and rest.endswith(LEFT_OUT) else "build-warning"
-            yield Finding(code, rest, Location(path, int(line) if line.isdigit() else None))
+            file, story = _source_of(path, sources)
+            yield Finding(code, rest, Location(file, int(line) if line.isdigit() else None, story=story))
         else:
             yield Finding("build-warning", warning, Location(edition.folder / "issue.json"))
+
+
+def _source_of(path: Path, sources: Sources) -> tuple[Path, str | None]:
+    """The edition's file a warning names, and its story. A warning kept in issue.json names the file
+    as the build printed it, relative to the folder it ran in, which need not be this one."""
+    if path.is_absolute() or path.exists():
+        here = path.resolve()
+        for file in sources.files:
+            if file.path.resolve() == here:
+                return file.path, file.story
+    tail = [part for part in path.parts if part not in ("..", ".")]
+    for file in sources.files:
+        if tail and list(file.path.resolve().parts[-len(tail):]) == tail:
+            return file.path, file.story
+    return path, None

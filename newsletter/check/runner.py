@@ -33,6 +33,7 @@ from newsletter.check.inputs import (
     StoryRef,
     built_at,
     changed_since_build,
+    without_tracking,
 )
 from newsletter.check.linkcheck import (
     BROKEN,
@@ -153,9 +154,9 @@ def stale_sources(config: Config, period: Period) -> list[Path] | None:
         return None
 
     def in_period(path: Path) -> bool:
-        if name_date(path) is not None:
-            return True  # article_files has already passed over the names dated outside the period
-        try:
+        if name_date(path) in period:
+            return True  # article_files has already passed over the names dated further off
+        try:  # undated by its name, or named for a day beside the period: its own date decides
             if path.stat().st_mtime <= when:
                 return False  # unchanged: if it belongs to the edition, issue.json lists it
             return read_article(path, config.headings).date in period
@@ -255,12 +256,15 @@ def link_findings(config: Config, edition: Edition, scan: Scan, sources: Sources
                               "why_not_fetched": dict(sorted(skipped.items()))}
     findings: list[Finding] = []
     unchecked: list[LinkResult] = []
+    reported: set[tuple[str, Location, str | None]] = set()
     for result in results:
         if result.outcome == UNCHECKED:
             unchecked.append(result)
             continue
         finding = finding_for(result, sources)
-        if finding is not None:
+        # one link written once may be fetched twice: each story's copy has its own utm_content
+        if finding is not None and (finding.code, finding.where, finding.url) not in reported:
+            reported.add((finding.code, finding.where, finding.url))
             findings.append(finding)
     if unchecked:
         findings.append(Finding("link-unchecked", f"{len(unchecked)} of {len(results)} addresses were not checked "
@@ -273,7 +277,8 @@ def finding_for(result: LinkResult, sources: Sources) -> Finding | None:
     """What one fetched address calls for, located in the sources; None when it is fine."""
     what = "Image" if result.kind == "image" else "Link"
     where = sources.locate_url(result.url)
-    url = result.url
+    # With [tracking] on, the build added utm_* parameters: name the address the editor wrote.
+    url = without_tracking(result.url) if sources.config.tracking.enabled else result.url
     if result.outcome == BROKEN:
         return Finding(f"{result.kind}-broken", f"{what} {url} {result.detail}.", where, url=url)
     if result.outcome == UNRESOLVABLE:
@@ -283,9 +288,10 @@ def finding_for(result: LinkResult, sources: Sources) -> Finding | None:
     if result.kind == "image" and result.size is not None and result.size > LARGE_IMAGE_BYTES:
         size = "more than 1 MB" if result.size == LARGE_IMAGE_BYTES + 1 else f"{result.size / 1_000_000:.1f} MB"
         return Finding("image-large", f"Image {url} is {size}.", where, url=url)
-    if result.outcome == REDIRECT and result.final_url and result.final_url != url:
-        return Finding("link-redirect", f"{what} {url} redirects to {result.final_url}.", where,
-                       hint=f"Link to {result.final_url} instead.", url=url)
+    if result.outcome == REDIRECT and result.final_url and result.final_url != result.url:
+        final = without_tracking(result.final_url) if sources.config.tracking.enabled else result.final_url
+        return Finding("link-redirect", f"{what} {url} redirects to {final}.", where,
+                       hint=f"Link to {final} instead.", url=url)
     return None
 
 

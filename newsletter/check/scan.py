@@ -13,6 +13,7 @@ INVISIBLE = dict.fromkeys(map(ord, "\u2060\u200b\u200c\u200d\ufeff\u00ad\u034f")
 _TEXT_URL = re.compile(r"\b(?:https?://|mailto:|tel:)[^\s<>\"]+", re.IGNORECASE)
 _TRAILING = ".,;:!?'\"»”’"
 _HIDDEN_CONTENT = {"style", "script", "head", "template"}
+_VOID = {"br", "img", "hr", "wbr", "input", "meta", "link", "source", "col", "area", "base", "embed", "track"}
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,10 @@ def scan_email(html: str, text: str) -> Scan:
     parser = _Parser()
     parser.feed(html)
     parser.close()
-    urls = [_trim(m.group(0)) for m in _TEXT_URL.finditer(text)]
+    # An address inside code (`curl https://api.example.org/…`) is part of a sample, shown as
+    # text in both parts: not a link the editor made, so neither a placeholder nor fetched.
+    code = "\n".join(parser.code)
+    urls = [url for m in _TEXT_URL.finditer(text) if (url := _trim(m.group(0))) not in code]
     text_only = _TEXT_URL.sub(" ", text).translate(INVISIBLE)
     return Scan(tuple(parser.anchors), tuple(parser.images), "\n".join(parser.chunks).translate(INVISIBLE),
                 text_only, tuple(urls))
@@ -91,11 +95,16 @@ class _Parser(HTMLParser):
         self.images: list[Image] = []
         self.chunks: list[str] = []
         self._hidden = 0  # depth inside <style>, <script>, <head>
+        self.code: list[str] = []  # the text of code: <code>, and a code block's <div class="pre">
+        self._code: list[str] = []  # the open elements, innermost last, while inside code
         self._open: list[tuple[str, int, list[str]]] = []  # open <a>: href, line, words so far
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
         line = self.getpos()[0]
+        opens_code = tag in ("code", "pre") or (tag == "div" and "pre" in values.get("class", "").split())
+        if (self._code or opens_code) and tag not in _VOID:
+            self._code.append(tag)
         if tag in _HIDDEN_CONTENT:
             self._hidden += 1
         elif tag == "a" and "href" in values:
@@ -121,6 +130,9 @@ class _Parser(HTMLParser):
                 collected.append(alt)
 
     def handle_endtag(self, tag: str) -> None:
+        if self._code and tag in self._code:
+            while self._code and self._code.pop() != tag:
+                pass
         if tag in _HIDDEN_CONTENT:
             self._hidden = max(0, self._hidden - 1)
         elif tag == "a" and self._open:
@@ -130,6 +142,8 @@ class _Parser(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._hidden or not data.strip():
             return
+        if self._code:
+            self.code.append(data)
         self.chunks.append(data)
         for _, _, collected in self._open:
             collected.append(data)
