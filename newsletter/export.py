@@ -70,7 +70,7 @@ def export_issue(config: Config, selection: Selection, service_name: str, *, dry
         build = build_issue(config, selection, write=not dry_run)
         for warning in build.warnings:
             warn(printable(f"Warning: {warning}"))
-        forced = preflight(config, build, links=links, force=force, save_cache=not dry_run)
+        forced = preflight(config, build, links=links, force=force, save_cache=not dry_run, dry_run=dry_run)
         return export_email(service, build.period.key, build.folder, build.email,
                             standalone_links(config, build.period), dry_run=dry_run, test_to=test_to,
                             force_new=force_new, echo=echo, forced=forced)

@@ -117,6 +117,10 @@ def test_no_settings_fails_check_and_export_and_force_exports(workspace: Path) -
     refused = run("export", "--to", "eml", *WEEK)
     assert refused.exit_code == 1 and "nothing was exported" in refused.output and "[no-settings]" in refused.output
     assert not (folder / "message.eml").exists() and not (folder / "exports.json").exists()
+    # A dry run sends nothing: it lists the errors and shows what it would do all the same.
+    dry = run("export", "--to", "eml", *WEEK, "--dry-run")
+    assert dry.exit_code == 0 and "a real export would stop here" in dry.stderr and "[no-settings]" in dry.stderr
+    assert "would write" in dry.stdout and not (folder / "message.eml").exists()
     forced = run("export", "--to", "eml", *WEEK, "--force")
     assert forced.exit_code == 0, forced.output
     assert "--force: exporting despite" in forced.stderr

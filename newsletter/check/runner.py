@@ -316,10 +316,12 @@ def run(config: Config, selection: Selection, *, links: bool, strict: bool, as_j
 
 
 def preflight(config: Config, result: BuildResult, *, links: bool, force: bool, save_cache: bool,
-              echo: Echo | None = None) -> list[str]:
+              echo: Echo | None = None, dry_run: bool = False) -> list[str]:
     """`newsletter export`'s check of the build it is about to send; errors stop it unless ``force``.
 
-    Returns the codes of the errors ``force`` let through (to record in exports.json).
+    A ``dry_run`` sends nothing, so its errors are listed and it goes on: the editor sees the
+    findings and the requests together. Returns the codes of the errors ``force`` let through
+    (to record in exports.json).
     """
     say = echo or _stderr
     report = check_edition(config, edition_of(result, config), links=links, save_cache=save_cache,
@@ -331,6 +333,9 @@ def preflight(config: Config, result: BuildResult, *, links: bool, force: bool, 
     if not report.errors:
         return []
     listed = "\n".join(_finding_lines(report.errors))
+    if dry_run and not force:
+        say(f"The check found {report.summary()}; a real export would stop here:\n{listed}")
+        return []
     if not force:
         raise CheckFailed(f"the check found {report.summary()}; nothing was exported.\n{listed}\n"
                           "Fix them (`newsletter check` lists them again), or export anyway with --force "

@@ -41,7 +41,10 @@ class Secrets:
     def redact(self, text: str) -> str:
         """``text`` with every secret, in every form, and any Authorization header value replaced by ***."""
         for form in self._forms:
-            text = text.replace(form, REDACTED)
+            if len(form) >= MIN_FORM:
+                text = text.replace(form, REDACTED)
+            else:  # a secret this short would be starred inside every word that holds its letters
+                text = re.sub(rf"(?<![\w]){re.escape(form)}(?![\w])", REDACTED, text)
         long_enough = [value for value in self._values if len(value) >= MIN_FORM]
         if long_enough:
             text = _BASE64_WORD.sub(lambda m: REDACTED if _hides(m.group(), long_enough) else m.group(), text)
