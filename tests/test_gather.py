@@ -199,6 +199,22 @@ def test_a_gathered_picture_keeps_its_size_and_alt_text_into_the_email(site: Web
     assert any('width="552"' in tag and 'height="368"' in tag for tag in pictures), "\n".join(pictures)
 
 
+def test_the_featured_pictures_alt_text_is_found_in_another_of_its_sizes(site: Website, ws: Path) -> None:
+    media = f"""
+\t\t<media:content url="{fx.SITE}/wp-content/uploads/2026/11/market.jpg" medium="image"/>"""
+    html = ('<p>GARDEN GROVE &#8211; A night market.</p><figure><img src="/wp-content/uploads/2026/11/'
+            'market-1024x683.jpg" alt="Food stalls under string lights" width="1024" height="683"></figure>'
+            "<h2>Analysis</h2><p>Why.</p><h2>Impact</h2><p>Who.</p>")
+    item = fx.rss_item("Night market approved", "night-market", "Tue, 24 Nov 2026 18:00:00 +0000", html, guid=120,
+                       extra=media)
+    site.page(FEED, fx.rss_feed(site.url(FEED), [item]), "application/rss+xml; charset=UTF-8")
+    configure(ws, sources(site, "rss"))
+    assert run("gather", "--week", fx.WEEK).exit_code == 0
+    meta = front(ws / "content/2026/11/2026-11-24-night-market.md")
+    assert meta["image"] == f"{fx.SITE}/wp-content/uploads/2026/11/market.jpg"
+    assert meta["image_alt"] == "Food stalls under string lights"
+
+
 def test_what_is_kept_from_wordpress_rest_over_two_pages(site: Website, ws: Path) -> None:
     configure(ws, sources(site, "wp"))
     result = run("gather", "--week", fx.WEEK)

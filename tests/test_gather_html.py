@@ -280,3 +280,23 @@ def test_braces_after_a_picture_stay_text(text: str) -> None:
         images = [node for node in walk(body) if isinstance(node, Image)]
         assert [(i.width, i.height) for i in images] == [(300, 200) if size else (None, None)]
         assert text in inline_text(body[0].inlines)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        "/wp-content/uploads/2026/11/market.jpg",
+        "/wp-content/uploads/2026/11/market-1024x683.jpg",
+        "/wp-content/uploads/2026/11/market-scaled.jpg?resize=300",
+        "https://news.example/wp-content/uploads/2026/11/market-300x200.jpg",
+    ],
+)
+def test_the_alt_text_of_the_featured_picture_is_found_in_any_of_its_sizes(shown: str) -> None:
+    """A feed's media:content names the full picture; the post shows one of WordPress's sizes of it."""
+    from newsletter.gather.html_to_markdown import image_alt
+
+    html = f'<p>Story.</p><figure><img src="{shown}" alt="Food stalls under string lights"></figure>'
+    featured = "https://news.example/wp-content/uploads/2026/11/market.jpg"
+    assert image_alt(html, BASE, featured) == "Food stalls under string lights"
+    assert image_alt(html, BASE, "https://news.example/wp-content/uploads/2026/11/marketing.jpg") is None
+    assert image_alt(html, BASE, "https://news.example/wp-content/uploads/2025/11/market.jpg") is None

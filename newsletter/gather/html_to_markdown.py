@@ -429,11 +429,23 @@ def html_text(html: str, base_url: str = "", drop: Sequence[re.Pattern[str]] = (
     return unicodedata.normalize("NFC", " ".join(CONTROLS.sub("", soup.get_text(" ")).split()))
 
 
+# WordPress serves each upload in several sizes, named after the original: market.jpg,
+# market-1024x683.jpg, market-scaled.jpg (the large original scaled down on upload).
+_WORDPRESS_SIZE = re.compile(r"-(?:\d{1,5}x\d{1,5}|scaled)(?=\.\w{2,5}$)", re.IGNORECASE)
+
+
+def _same_picture(url: str) -> str:
+    """What two addresses of one picture share: no query or fragment, no WordPress size suffix."""
+    parts = urlsplit(url)
+    return f"{parts.netloc.lower()}{_WORDPRESS_SIZE.sub('', parts.path)}"
+
+
 def image_alt(html: str, base_url: str, image_url: str) -> str | None:
-    """The alt text the post's own HTML gives the picture at ``image_url``, if it shows it."""
+    """The alt text the post's own HTML gives the picture at ``image_url`` (in any of its sizes), if it shows it."""
+    wanted = _same_picture(image_url)
     for img in parse(html).find_all("img"):
         src = absolute(str(img.get("src") or ""), base_url, IMAGE_SCHEMES)
         alt = " ".join(str(img.get("alt") or "").split())
-        if src and alt and src.split("?")[0] == image_url.split("?")[0]:
+        if src and alt and _same_picture(src) == wanted:
             return alt
     return None
