@@ -404,3 +404,43 @@ def test_view_online_defaults_to_the_archive_page_unless_links_says_otherwise(tm
     assert load_config(path).links.view_online == "https://news.example/letters/{key}/"
     path.write_text('[archive]\nurl = "https://news.example/letters/"\n[links]\nview_online = "https://elsewhere.example/{key}"\n')
     assert load_config(path).links.view_online == "https://elsewhere.example/{key}"
+
+
+def test_a_build_that_finishes_while_the_archive_reads_never_leaves_a_stale_page(
+        site: Path, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build may switch an edition to its new files between the archive's reads: the page, the
+    index and the archive's record all come from one build, and the next run publishes the newer."""
+    import newsletter.archive as archive
+
+    manifest = workspace / "issues" / "2026-W47" / "issue.toml"
+    manifest.write_text(re.sub(r'(?m)^subject = ".*"$', 'subject = "Subject of the build in use"',
+                               manifest.read_text()))
+    assert run("build", "--week", "2026-W47").exit_code == 0
+    reading = archive._page
+
+    def page_then_rebuild(*args: object) -> bytes | None:
+        data = reading(*args)  # type: ignore[arg-type]
+        if data is not None and b"Subject of the build in use" in data:
+            manifest.write_text(manifest.read_text().replace("Subject of the build in use", "Subject built meanwhile"))
+            assert run("build", "--week", "2026-W47").exit_code == 0
+        return data
+
+    monkeypatch.setattr(archive, "_page", page_then_rebuild)
+    assert run("archive").exit_code == 0
+    page, index = (site / "2026-W47" / "index.html").read_text(), (site / "index.html").read_text()
+    assert "Subject of the build in use" in page and "Subject of the build in use" in index  # one build's
+    monkeypatch.setattr(archive, "_page", reading)
+    result = run("archive")
+    assert result.exit_code == 0 and "1 page written" in result.output, result.output
+    assert "Subject built meanwhile" in (site / "2026-W47" / "index.html").read_text()
+    assert "Subject built meanwhile" in (site / "index.html").read_text()
+
+
+def test_a_page_built_for_another_address_is_named_by_its_path_in_issues(site: Path, workspace: Path) -> None:
+    settings = workspace / "newsletter.toml"
+    settings.write_text(settings.read_text().replace(BASE, "https://news.example/letters/"))
+    result = run("archive")
+    assert result.exit_code == 0
+    assert ("issues/2026-W47/web.html was built for another [archive] url" in result.stderr
+            and "newsletter build --week 2026-W47" in result.stderr), result.stderr
+    assert ".builds" not in result.stderr
