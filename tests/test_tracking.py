@@ -78,6 +78,14 @@ def test_utm_parameters_are_appended_to_web_links(url: str, expected: str) -> No
     "https://lists.example.org/subscription/UNSUBSCRIBE/abc",
     "https://list-manage.example/unsubscribe?u=1&id=2",
     "https://mail.example/manage?action=unsubscribe",
+    "https://mail.example/email-unsubscribe/x",
+    "https://lists.example.org/email-preferences?id=3",
+    "https://lists.example.org/preferences/abc",
+    "https://lists.example.org/optout/abc",
+    "https://lists.example.org/opt-out?u=1",
+    "https://news.example/manage-subscription?token=1",
+    "https://news.example/subscription-center",
+    "https://us1.list-manage.com/profile?u=1&id=2",  # Mailchimp's subscriber pages
     # merge tags of every service we export to, and the build's footer placeholders
     "*|UNSUB|*",
     "*|ARCHIVE|*",
@@ -99,6 +107,15 @@ def test_links_that_must_stay_untouched(url: str) -> None:
     assert add_utm(url, PARAMS) == url
 
 
+@pytest.mark.parametrize("url", [
+    "https://sentinel.example/2026/11/voter-preferences-poll/",  # a story about preferences, not a page that sets them
+    "https://sentinel.example/tag/opt-in-programs/",
+    "https://sentinel.example/subscribe",
+])
+def test_links_that_only_mention_subscriptions_are_tracked(url: str) -> None:
+    assert trackable(url)
+
+
 @pytest.mark.parametrize(("url", "hosts", "tracked"), [
     ("https://shop.example/cart", ["shop.example"], False),
     ("https://www.shop.example/cart", ["shop.example"], False),  # subdomains too
@@ -117,11 +134,11 @@ def test_excluded_hosts_and_their_subdomains_are_left_alone(url: str, hosts: lis
 
 
 def test_the_publications_own_footer_pages_are_never_tagged() -> None:
-    never = {"https://sentinel.example/newsletter/prefs"}
-    assert add_utm("https://sentinel.example/newsletter/prefs", PARAMS, never=never) == \
-        "https://sentinel.example/newsletter/prefs"
-    assert add_utm("https://sentinel.example/newsletter/prefs?x=1", PARAMS, never=never) != \
-        "https://sentinel.example/newsletter/prefs?x=1"
+    never = {"https://sentinel.example/newsletter/account"}
+    assert add_utm("https://sentinel.example/newsletter/account", PARAMS, never=never) == \
+        "https://sentinel.example/newsletter/account"
+    assert add_utm("https://sentinel.example/newsletter/account?x=1", PARAMS, never=never) != \
+        "https://sentinel.example/newsletter/account?x=1"
 
 
 @pytest.mark.parametrize(("value", "encoded"), [
