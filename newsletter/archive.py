@@ -11,6 +11,7 @@ edition to change its page. Layout of the site (``[archive] dir``, default ``sit
     feed.xml              Atom, the newest [archive] feed_entries editions with their content
     sitemap.xml           every page (needs [archive] url: a sitemap holds absolute URLs)
     .newsletter-archive.json   what was written from what (hashes), so later runs skip the rest
+    .newsletter-archive.lock   held by the run writing the site (writer.edition_lock): runs take turns
 
 Every link between the pages is relative and names its file (``../index.html``), so the site
 works from any sub-path of a web server and opened from disk. Only what changed is written,
@@ -35,10 +36,11 @@ from newsletter.errors import OutputError, ThemeError, shown
 from newsletter.feed import Entry, Feed, atom, sitemap, timestamp
 from newsletter.manual import see
 from newsletter.web import WEB_LABELS, WEB_NAME, page_url, subscribe_url
-from newsletter.writer import current_build, write_file
+from newsletter.writer import current_build, edition_lock, write_file
 
 JSON_NAME = "issue.json"
 STATE_NAME = ".newsletter-archive.json"
+LOCK_NAME = ".newsletter-archive.lock"  # held while a run writes the site: two runs take turns
 INDEX_TEMPLATE = "archive.html.j2"
 INDEX, FEED, SITEMAP = "index.html", "feed.xml", "sitemap.xml"
 KEY = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,63}")  # an edition's folder name, as the preview accepts it
@@ -84,11 +86,16 @@ class ArchiveResult:
 def build_archive(config: Config, out: Path | None = None, *, now: datetime | None = None) -> ArchiveResult:
     """issues/*/web.html + issue.json -> the site in ``out`` (default ``[archive] dir``), writing only what changed.
 
-    Raises OutputError when the folder cannot be written or holds files that no archive run
-    made; ThemeError for a broken archive.html.j2.
+    Raises OutputError when the folder cannot be written, holds files that no archive run
+    made, or another run keeps it for over a minute (two runs take turns); ThemeError for a
+    broken archive.html.j2.
     """
     site = (out or config.archive_dir).resolve()
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    with edition_lock(site, name=LOCK_NAME, note_holder=False):  # a run with nothing to do changes no file
+        return _build_archive(config, site, (now or datetime.now(UTC)).replace(microsecond=0))
+
+
+def _build_archive(config: Config, site: Path, now: datetime) -> ArchiveResult:
     state = _load_state(site)
     loaded = json.dumps(state, sort_keys=True) + "\n"  # no indent: the C encoder
     base = config.archive.base_url
@@ -351,7 +358,7 @@ def _load_state(site: Path) -> dict[str, Any]:
         pass
     except (OSError, ValueError):
         return {"version": 1}  # unreadable: every file is checked and rewritten as needed
-    if site.is_dir() and any(site.iterdir()):
+    if site.is_dir() and any(path.name != LOCK_NAME for path in site.iterdir()):
         raise OutputError(
             f"{shown(site)} is not empty and was not written by `newsletter archive` (it has no {STATE_NAME}). "
             "Choose an empty or new folder with --out (or [archive] dir), or empty this one.")

@@ -444,3 +444,41 @@ def test_a_page_built_for_another_address_is_named_by_its_path_in_issues(site: P
     assert ("issues/2026-W47/web.html was built for another [archive] url" in result.stderr
             and "newsletter build --week 2026-W47" in result.stderr), result.stderr
     assert ".builds" not in result.stderr
+
+
+def test_two_archive_runs_at_once_take_turns(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second `newsletter archive` started while the first writes a new site waits for it, then
+    finds the site as the first left it: no false "not written by newsletter archive", no rewrite."""
+    import newsletter.archive as archive
+    from newsletter.config import load_config
+
+    build_all()
+    config = load_config(workspace / "newsletter.toml")
+    index = archive._index
+    second: dict[str, object] = {}
+
+    def run_second() -> None:
+        try:
+            second["result"] = archive.build_archive(config)
+        except Exception as error:  # noqa: BLE001 (the test reports whatever the second run raised)
+            second["error"] = error
+
+    thread = threading.Thread(target=run_second)
+
+    def index_while_another_starts(*args: object) -> bytes:
+        if not thread.is_alive() and "result" not in second and "error" not in second:
+            thread.start()  # the pages are written, the archive's record not yet
+            thread.join(0.5)
+        return index(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(archive, "_index", index_while_another_starts)
+    first = archive.build_archive(config)
+    thread.join(30)
+    assert len(first.written) == 6  # three pages, the feed, the sitemap, the index
+    assert "error" not in second, second["error"]
+    result = second["result"]
+    assert isinstance(result, archive.ArchiveResult) and result.written == []
+    monkeypatch.setattr(archive, "_index", index)
+    assert archive.build_archive(config).written == []
+    assert sorted(p.name for p in (workspace / "site").iterdir() if p.name.startswith(".")) == [
+        ".newsletter-archive.json", ".newsletter-archive.lock"]
