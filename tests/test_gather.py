@@ -613,3 +613,16 @@ def test_without_the_ledger_files_are_found_by_source_id_and_never_overwritten(s
     ledger = json.loads((ws / "content/.gather/ledger.json").read_text())
     assert sorted(e["path"] for e in ledger["posts"].values()) == [
         "2026/11/2026-11-23-pho-award.md", "2026/11/2026-11-24-h1b-fee-ruling.md"]
+
+
+@pytest.mark.parametrize("url", ["https://editor:s3cret-pass@news.example/feed/", "https://s3cret-pass@news.example/"])
+def test_a_password_in_a_sources_address_is_refused_and_never_shown(ws: Path, url: str) -> None:
+    """Secrets never belong in newsletter.toml: the address is refused before anything is fetched or
+    cached (the download cache is keyed by address), and the message does not repeat it."""
+    configure(ws, f'[sources.private]\ntype = "feed"\nurl = "{url}"\n')
+    result = run("gather", "--week", fx.WEEK)
+    assert result.exit_code == 1
+    assert "[sources.private] url holds a user name or password" in result.stderr
+    assert re.search(r"newsletter\.toml:\d+:", result.stderr)
+    assert "s3cret" not in result.output + result.stderr
+    assert not (ws / "content").exists()
