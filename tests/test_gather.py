@@ -327,6 +327,29 @@ def test_a_post_whose_slug_changed_is_renamed_not_duplicated(site: Website, ws: 
     assert f"(was {H1B})" in result.stdout
 
 
+def test_a_file_the_editor_moved_but_did_not_change_is_updated_where_it_now_is(site: Website, ws: Path) -> None:
+    """Moving a gathered file into a folder of one's own is filing it, not editing it: a change on
+    the site still reaches it, at its new place, and nothing says the editor changed it."""
+    configure(ws, sources(site, "wp"))
+    assert run("gather", "--week", fx.WEEK).exit_code == 0
+    moved = ws / "content/2026/11/lead/2026-11-24-h1b-fee-ruling.md"
+    moved.parent.mkdir()
+    (ws / H1B).rename(moved)
+    quiet = run("gather", "--week", fx.WEEK)
+    assert quiet.exit_code == 0 and not quiet.stderr, quiet.stderr
+    assert "unchanged    content/2026/11/lead/2026-11-24-h1b-fee-ruling.md" in quiet.stdout
+    site.posts[1]["content"]["rendered"] += "<p>An appeal is expected.</p>"
+    result = run("gather", "--week", fx.WEEK)
+    assert result.exit_code == 0 and not result.stderr, result.stderr
+    assert "updated      content/2026/11/lead/2026-11-24-h1b-fee-ruling.md" in result.stdout
+    assert moved.read_text().rstrip().endswith("An appeal is expected.") and not (ws / H1B).exists()
+    moved.write_text(moved.read_text().replace("An appeal", "A swift appeal"))  # now the editor's words
+    site.posts[1]["content"]["rendered"] += "<p>More.</p>"
+    kept = run("gather", "--week", fx.WEEK)
+    assert "kept content/2026/11/lead/2026-11-24-h1b-fee-ruling.md: you changed it" in kept.stderr
+    assert "A swift appeal" in moved.read_text()
+
+
 def test_a_file_of_the_same_name_is_never_overwritten(site: Website, ws: Path) -> None:
     configure(ws, sources(site, "wp"))
     (ws / H1B.parent).mkdir(parents=True)
