@@ -73,6 +73,24 @@ def add_utm(url: str, params: Sequence[tuple[str, str]], *, exclude_hosts: Itera
     return f"{base}?{query}{joined}{hash_mark}{fragment}"
 
 
+def remove_utm(url: str) -> str:
+    """``url`` without its campaign parameters (every ``utm_*`` name, whatever its case).
+
+    The rest of the query keeps its order and encoding byte for byte; the fragment stays.
+    A feed that tags its posts' links (``?utm_source=rss``) is read through this, so the
+    article's url is the post's own address.
+    """
+    head, hash_mark, fragment = url.partition("#")
+    base, question, query = head.partition("?")
+    if not question:
+        return url
+    kept = [part for part in query.split("&") if not part.lower().startswith("utm_")]
+    if len(kept) == len(query.split("&")):
+        return url
+    rest = "&".join(part for part in kept if part)
+    return f"{base}{'?' + rest if rest else ''}{hash_mark}{fragment}"
+
+
 def trackable(url: str, *, exclude_hosts: Iterable[str] = (), never: Collection[str] = ()) -> bool:
     """Whether campaign parameters may be added to ``url`` at all (see the module docstring)."""
     if url in never or _MERGE_TAG.search(url):

@@ -215,6 +215,24 @@ def test_the_featured_pictures_alt_text_is_found_in_another_of_its_sizes(site: W
     assert meta["image_alt"] == "Food stalls under string lights"
 
 
+def test_a_feeds_own_campaign_parameters_leave_the_posts_address(site: Website, ws: Path) -> None:
+    """Feed plugins tag each post's link (?utm_source=rss...): the article's url is the post's own
+    address, so [tracking] can tag the email's links as the newsletter's, not the feed's."""
+    tagged = (f"{fx.SITE}/2026/11/night-market/?utm_source=rss&amp;utm_medium=rss"
+              "&amp;utm_campaign=night-market")
+    item = fx.rss_item("Night market approved", "night-market", "Tue, 24 Nov 2026 18:00:00 +0000",
+                       "<p>GARDEN GROVE &#8211; A market.</p><h2>Analysis</h2><p>Why.</p><h2>Impact</h2><p>Who.</p>",
+                       guid=121).replace(f"<link>{fx.SITE}/2026/11/night-market/</link>", f"<link>{tagged}</link>")
+    site.page(FEED, fx.rss_feed(site.url(FEED), [item]), "application/rss+xml; charset=UTF-8")
+    configure(ws, sources(site, "rss") + "\n[tracking]\nenabled = true\n")
+    assert run("gather", "--week", fx.WEEK).exit_code == 0
+    article = ws / "content/2026/11/2026-11-24-night-market.md"
+    assert front(article)["url"] == f"{fx.SITE}/2026/11/night-market/"
+    assert run("build", "--week", fx.WEEK).exit_code == 0
+    html = (ws / "issues" / fx.WEEK / "email.html").read_text()
+    assert "utm_source=rss" not in html and f"{fx.SITE}/2026/11/night-market/?utm_source=newsletter" in html
+
+
 def test_what_is_kept_from_wordpress_rest_over_two_pages(site: Website, ws: Path) -> None:
     configure(ws, sources(site, "wp"))
     result = run("gather", "--week", fx.WEEK)

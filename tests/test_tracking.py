@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from newsletter.cli import cli
 from newsletter.config import load_config
 from newsletter.errors import ConfigError
-from newsletter.tracking import Tracker, add_utm, slug, trackable, tracker
+from newsletter.tracking import Tracker, add_utm, remove_utm, slug, trackable, tracker
 from tests.conftest import SAMPLE_WEEK
 
 PARAMS = [("utm_source", "newsletter"), ("utm_medium", "email"), ("utm_campaign", "saigon-sentinel-2026-W48")]
@@ -281,3 +281,17 @@ def test_build_tags_links_inside_articles_the_same_in_both_parts(workspace: Path
     assert tagged.replace("&", "&amp;") in HREF.findall(html)
     assert f"({tagged})" in plain
     assert 'href="tel:+1-714-555-0142"' in html and "tel:+1-714-555-0142?" not in plain
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://s.example/a/?utm_source=rss&utm_medium=rss&utm_campaign=a", "https://s.example/a/"),
+    ("https://s.example/?p=5&utm_source=rss&x=%2F", "https://s.example/?p=5&x=%2F"),
+    ("https://s.example/a?UTM_Medium=feed#c", "https://s.example/a#c"),
+    ("https://s.example/a?utm=1&utm_x", "https://s.example/a?utm=1"),  # only utm_ names go
+    ("https://s.example/a?b=1", "https://s.example/a?b=1"),
+    ("https://s.example/a", "https://s.example/a"),
+    ("https://s.example/a#?utm_source=x", "https://s.example/a#?utm_source=x"),  # a fragment is not a query
+])
+def test_campaign_parameters_removed(url: str, expected: str) -> None:
+    assert remove_utm(url) == expected
+    assert remove_utm(add_utm(expected, PARAMS)) == expected  # what add_utm adds, remove_utm takes away
