@@ -441,6 +441,29 @@ def test_429_then_200_waits_as_asked(site: Website, ws: Path) -> None:
     assert (ws / PACT).is_file()
 
 
+@pytest.mark.parametrize("value", ["\u00b2", "\u00b9\u00b2", "in a while", "-5", "1.5"])
+def test_a_retry_after_that_is_not_a_number_of_seconds_gets_the_usual_back_off(site: Website, ws: Path,
+                                                                            value: str) -> None:
+    """RFC 9110 10.2.3: delay-seconds is ASCII digits, or an HTTP date; anything else is ignored."""
+    configure(ws, sources(site, "rss"))
+    site.fault(FEED, Answer(429, b"Too many", headers={"Retry-After": value}))
+    sleeps: list[float] = []
+    gather_week(ws, sleeps)
+    assert sleeps == [1.0]  # the first back-off step
+    assert (ws / PACT).is_file()
+
+
+@pytest.mark.parametrize("pages", ["\u00b2", "two", ""])
+def test_a_total_pages_header_that_is_not_a_number_reads_the_first_page(site: Website, ws: Path,
+                                                                      pages: str) -> None:
+    configure(ws, sources(site, "wp"))
+    body, _ = fx.wp_page(site.posts, 1, site.per_page)
+    site.fault(API, Answer(200, body, "application/json; charset=UTF-8", {"X-WP-TotalPages": pages}))
+    result = run("gather", "--week", fx.WEEK)
+    assert result.exit_code == 0, result.output
+    assert len(site.hits(API)) == 1 and "Gathered: 2 new." in result.stdout
+
+
 def test_500s_are_retried_with_back_off_then_named(site: Website, ws: Path) -> None:
     configure(ws, sources(site, "wp", "rss"))
     site.fault(API, *[Answer(500, b"<h1>Internal Server Error</h1>")] * 4)
