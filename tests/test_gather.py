@@ -333,6 +333,21 @@ def test_a_post_updated_on_the_site_updates_its_file(site: Website, ws: Path) ->
     assert len(list((ws / "content").rglob("*h1b*"))) == 1  # matched by its source id: never a duplicate
 
 
+def test_a_gathered_file_made_read_only_is_left_alone(site: Website, ws: Path) -> None:
+    """A file without write permission is the editor's way of saying "leave it": gather keeps it
+    (mode and words) even though the post changed on the site, and says why."""
+    configure(ws, sources(site, "wp"))
+    assert run("gather", "--week", fx.WEEK).exit_code == 0
+    before = (ws / H1B).read_bytes()
+    (ws / H1B).chmod(0o444)
+    site.posts[1]["content"]["rendered"] += "<p>An appeal is expected.</p>"
+    result = run("gather", "--week", fx.WEEK)
+    assert result.exit_code == 0, result.output
+    assert (ws / H1B).read_bytes() == before and (ws / H1B).stat().st_mode & 0o777 == 0o444
+    assert f"kept {H1B}: it is read-only" in result.stderr
+    assert "Gathered: 2 unchanged, 1 kept." in result.stdout
+
+
 def test_a_post_whose_slug_changed_is_renamed_not_duplicated(site: Website, ws: Path) -> None:
     configure(ws, sources(site, "wp"))
     assert run("gather", "--week", fx.WEEK).exit_code == 0

@@ -3,7 +3,7 @@
 A post is matched by its source id: first through the ledger (the file it was written to), then
 by a ``source_id:`` line in the front matter of the files around its date (a file the editor
 moved, or a workspace cloned without the ledger). A file whose bytes no longer hash to what
-gather wrote is the editor's: it is never overwritten. A file the editor only moved (into a
+gather wrote is the editor's: it is never overwritten; nor is a read-only file. A file the editor only moved (into a
 folder of their own) is still gather's to update, where it now is. Each file is written atomically
 (newsletter.writer.write_file), then the ledger, so an interruption leaves whole files and a
 ledger that at worst forgets the last one (which is then found again by its source id).
@@ -20,7 +20,7 @@ from newsletter.content import ARTICLE_SUFFIXES, article_files
 from newsletter.gather.article import ArticleFile
 from newsletter.gather.ledger import Entry, Ledger, digest
 from newsletter.weeks import Period
-from newsletter.writer import write_file
+from newsletter.writer import read_only, write_file
 
 _SOURCE_ID_LINE = re.compile(r"^source_id:\s*(.+?)\s*$", re.MULTILINE)
 
@@ -66,6 +66,8 @@ class Placer:
         if entry is None or entry.sha256 != digest(old) or self.ledger.file(entry) != current:
             site_changed = None if entry is None else entry.sha256 != digest(data)
             return Placed("kept", current, article, site_changed=site_changed)
+        if read_only(current):  # the editor's "leave this file alone", as for issue.toml
+            return Placed("kept", current, article, note="read-only", site_changed=True)
         target = self.content_dir / article.path
         if not self._where_gather_put_it(current, entry):
             target = current.parent / target.name  # the editor filed it in a folder of their own: it stays there
