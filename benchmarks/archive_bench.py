@@ -1,8 +1,10 @@
 """Speed of `newsletter archive`: 200 editions from scratch, with nothing changed, and after one edition changed.
 
 Run: `make bench` (or `python benchmarks/archive_bench.py [--editions N]`). One week is built
-for real; its folder is then copied to N editions (each with its own key, dates, number and
-subject in issue.json and web.html), since the archive reads only what a build left there.
+for real; its files are then written as N editions (each with its own key, dates, number and
+subject in issue.json and web.html) the way a build leaves them (newsletter.writer: the files in
+.builds/<id>/, reached through .current), since the archive reads only what a build left there.
+The changed edition is written again the same way, as its rebuild would.
 Each case is the whole `newsletter archive` process, wall-clock time, against the targets in
 benchmarks/README.md.
 """
@@ -23,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from newsletter.writer import write_edition  # noqa: E402
+
 TARGETS = {"from_scratch_s": 20.0, "one_changed_s": 1.0}
 
 
@@ -39,12 +43,12 @@ def make_editions(root: Path, count: int) -> None:
         year, week, _ = start.isocalendar()
         key = f"{year}-W{week:02d}"
         subject = f"{summary['subject']} (edition {count - n})"
-        folder = root / "issues" / key
-        folder.mkdir(parents=True)
         data = {**summary, "key": key, "start": start.isoformat(), "end": (start + timedelta(days=6)).isoformat(),
                 "number": count - n, "subject": subject}
-        (folder / "issue.json").write_text(json.dumps(data, ensure_ascii=False, indent=2))
-        (folder / "web.html").write_text(web.replace("2026-W48", key).replace(summary["subject"], subject))
+        write_edition(root / "issues" / key, {
+            "issue.json": json.dumps(data, ensure_ascii=False, indent=2).encode(),
+            "web.html": web.replace("2026-W48", key).replace(summary["subject"], subject).encode(),
+        })
 
 
 def newsletter() -> str:
@@ -68,8 +72,9 @@ def main() -> int:
         make_editions(root, args.editions)
         scratch, said = timed_archive(root)
         unchanged, _ = timed_archive(root)
-        one = root / "issues" / "2026-W40" / "web.html"
-        one.write_text(one.read_text().replace("<title>", "<title>Corrected: ", 1))
+        one = root / "issues" / "2026-W40"
+        write_edition(one, {"issue.json": (one / "issue.json").read_bytes(),
+                            "web.html": (one / "web.html").read_bytes().replace(b"<title>", b"<title>Corrected: ", 1)})
         changed, said_changed = timed_archive(root)
         pages = len(list((root / "site").glob("*/index.html")))
     finally:

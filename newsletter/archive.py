@@ -11,6 +11,7 @@ edition to change its page. Layout of the site (``[archive] dir``, default ``sit
     feed.xml              Atom, the newest [archive] feed_entries editions with their content
     sitemap.xml           every page (needs [archive] url: a sitemap holds absolute URLs)
     .newsletter-archive.json   what was written from what (hashes), so later runs skip the rest
+    .newsletter-archive.lock   held by the run writing the site (writer.edition_lock): runs take turns
 
 Every link between the pages is relative and names its file (``../index.html``), so the site
 works from any sub-path of a web server and opened from disk. Only what changed is written,
@@ -35,10 +36,11 @@ from newsletter.errors import OutputError, ThemeError, shown
 from newsletter.feed import Entry, Feed, atom, sitemap, timestamp
 from newsletter.manual import see
 from newsletter.web import WEB_LABELS, WEB_NAME, page_url, subscribe_url
-from newsletter.writer import write_file
+from newsletter.writer import current_build, edition_lock, write_file
 
 JSON_NAME = "issue.json"
 STATE_NAME = ".newsletter-archive.json"
+LOCK_NAME = ".newsletter-archive.lock"  # held while a run writes the site: two runs take turns
 INDEX_TEMPLATE = "archive.html.j2"
 INDEX, FEED, SITEMAP = "index.html", "feed.xml", "sitemap.xml"
 KEY = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,63}")  # an edition's folder name, as the preview accepts it
@@ -57,7 +59,13 @@ class Edition:
     subject: str
     preheader: str
     headlines: tuple[tuple[str, str | None], ...]  # (headline, lang) in the edition's order, lead first
-    web: Path
+    web: Path  # the web.html of the build in use, where it lies (.builds/<id>/web.html, see _read_editions)
+    folder: Path  # issues/<key>/
+
+    @property
+    def shown_web(self) -> str:
+        """How messages name the page: ``issues/<key>/web.html``, the path the editor knows."""
+        return shown(self.folder / WEB_NAME)
 
     @property
     def href(self) -> str:
@@ -78,11 +86,16 @@ class ArchiveResult:
 def build_archive(config: Config, out: Path | None = None, *, now: datetime | None = None) -> ArchiveResult:
     """issues/*/web.html + issue.json -> the site in ``out`` (default ``[archive] dir``), writing only what changed.
 
-    Raises OutputError when the folder cannot be written or holds files that no archive run
-    made; ThemeError for a broken archive.html.j2.
+    Raises OutputError when the folder cannot be written, holds files that no archive run
+    made, or another run keeps it for over a minute (two runs take turns); ThemeError for a
+    broken archive.html.j2.
     """
     site = (out or config.archive_dir).resolve()
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    with edition_lock(site, name=LOCK_NAME, note_holder=False):  # a run with nothing to do changes no file
+        return _build_archive(config, site, (now or datetime.now(UTC)).replace(microsecond=0))
+
+
+def _build_archive(config: Config, site: Path, now: datetime) -> ArchiveResult:
     state = _load_state(site)
     loaded = json.dumps(state, sort_keys=True) + "\n"  # no indent: the C encoder
     base = config.archive.base_url
@@ -103,7 +116,7 @@ def build_archive(config: Config, out: Path | None = None, *, now: datetime | No
         digest = _hash(data)
         if base and f"{base}{edition.key}/" not in data.decode("utf-8", "replace"):
             result.warnings.append(
-                f"{shown(edition.web)} was built for another [archive] url: its canonical and Open Graph "
+                f"{edition.shown_web} was built for another [archive] url: its canonical and Open Graph "
                 f"addresses are wrong. Rebuild it: newsletter build {_selection(edition)}")
         target = site / edition.key / INDEX
         if digest != record.get("hash") or _stat(target) != record.get("page"):
@@ -179,11 +192,15 @@ def _read_editions(config: Config, warnings: list[str]) -> list[Edition]:
         raise OutputError(f"cannot read {shown(config.out_dir)}: {error.strerror or error}.") from None
     editions = []
     for folder in folders:
-        summary = folder / JSON_NAME
-        if not summary.is_file():
+        # Both files from the build in use, read where it lies (.builds/<id>/, which no build
+        # rewrites): a build that switches the edition meanwhile cannot pair one build's
+        # issue.json with another's web.html, nor leave the record of a page that was not read.
+        built = folder / (current_build(folder) or "")
+        summary = built / JSON_NAME
+        if not (folder / JSON_NAME).is_file() or not summary.is_file():
             continue  # never built: nothing to publish
-        edition = _edition(folder, summary)
-        if not (folder / WEB_NAME).is_file():
+        edition = _edition(folder, summary, built / WEB_NAME)
+        if not (folder / WEB_NAME).is_file() or not edition.web.is_file():
             warnings.append(f"{shown(folder)} has no {WEB_NAME} (it was built by an older version), so it is not "
                             f"in the archive. Rebuild it: newsletter build {_selection(edition)}")
             continue
@@ -191,7 +208,7 @@ def _read_editions(config: Config, warnings: list[str]) -> list[Edition]:
     return sorted(editions, key=lambda e: (e.end, e.start, e.key), reverse=True)  # newest last day first
 
 
-def _edition(folder: Path, summary: Path) -> Edition:
+def _edition(folder: Path, summary: Path, web: Path) -> Edition:
     try:
         data = json.loads(summary.read_text("utf-8"))
         return Edition(
@@ -202,13 +219,14 @@ def _edition(folder: Path, summary: Path) -> Edition:
             subject=str(data["subject"]),
             preheader=str(data.get("preheader") or ""),
             headlines=tuple((str(s["headline"]), s.get("lang")) for s in data.get("stories", [])),
-            web=folder / WEB_NAME,
+            web=web,
+            folder=folder,
         )
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise OutputError(
-            f"{shown(summary)} cannot be read ({type(error).__name__}: {error}). The build writes it: rebuild that "
-            f"edition (newsletter build --week {folder.name}, or --since/--until for a custom range), then run "
-            "newsletter archive again.") from None
+            f"{shown(folder / JSON_NAME)} cannot be read ({type(error).__name__}: {error}). The build writes it: "
+            f"rebuild that edition (newsletter build --week {folder.name}, or --since/--until for a custom range), "
+            "then run newsletter archive again.") from None
 
 
 def _selection(edition: Edition) -> str:
@@ -224,7 +242,7 @@ def _page(edition: Edition, record: dict[str, Any], target: Path) -> bytes | Non
     try:
         return edition.web.read_bytes()
     except OSError as error:
-        raise OutputError(f"cannot read {shown(edition.web)}: {error.strerror or error}.") from None
+        raise OutputError(f"cannot read {edition.shown_web}: {error.strerror or error}.") from None
 
 
 # --- the index and the feed ----------------------------------------------------------------
@@ -340,7 +358,7 @@ def _load_state(site: Path) -> dict[str, Any]:
         pass
     except (OSError, ValueError):
         return {"version": 1}  # unreadable: every file is checked and rewritten as needed
-    if site.is_dir() and any(site.iterdir()):
+    if site.is_dir() and any(path.name != LOCK_NAME for path in site.iterdir()):
         raise OutputError(
             f"{shown(site)} is not empty and was not written by `newsletter archive` (it has no {STATE_NAME}). "
             "Choose an empty or new folder with --out (or [archive] dir), or empty this one.")

@@ -9,10 +9,12 @@ apart).
 
 A link is left exactly as it was when it is not an absolute http(s) URL (mailto:, tel:,
 relative), carries a mailing service's merge tag or one of the build's footer placeholders,
-is an unsubscribe link (the word in its path or query, or the publication's own
-[links] unsubscribe and preferences pages), or points at a host in ``exclude_hosts`` or one of its
-subdomains. Otherwise only the parameters the link lacks are appended, after its existing
-query (whose order and percent-encoding are kept byte for byte) and before its fragment.
+acts on a subscription (an unsubscribe, preferences or opt-out page of any service, told by
+the words that open its path or query segments as the check tells them, Mailchimp's
+list-manage.com pages, and the publication's own [links] unsubscribe and preferences pages),
+or points at a host in ``exclude_hosts`` or one of its subdomains. Otherwise only the
+parameters the link lacks are appended, after its existing query (whose order and
+percent-encoding are kept byte for byte) and before its fragment.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from newsletter.config import Config, Tracking
 from newsletter.models import Issue
@@ -35,6 +37,14 @@ from newsletter.presentation import IssueView
 _MERGE_TAG = re.compile(r"\{\{|\{%|\*\||\|\*|<%|%%|\[[A-Z_]+\]", re.IGNORECASE)
 _PLACEHOLDER_HOST = "placeholder.invalid"  # build._placeholders(): the footer's links before a service swaps them
 _OPT_OUT = re.compile(r"unsubscribe", re.IGNORECASE)  # any service's unsubscribe page, not only ours
+# A path or query word opening with one of these names a page that acts on a subscription
+# (preferences, opt-out, subscription centre), as the check tells them ("voter-preferences" does not).
+_OPT_OUT_WORDS = ("unsub", "optout", "opt-out", "opt_out", "preferences", "prefs", "manage-subscription",
+                  "manage_subscription", "managesubscription", "subscription-center", "subscription_center",
+                  "subscriptioncenter", "email-preferences", "email_preferences", "email-settings", "email_settings",
+                  "confirm-subscription", "remove-me")
+_WORD_SPLIT = re.compile(r"[/?&=#;]+")
+_SUBSCRIBER_HOSTS = ("list-manage.com",)  # Mailchimp's subscriber pages (profile, unsubscribe)
 # RFC 3986 lets a query hold "/" and ":" unencoded; everything else outside "unreserved" is encoded.
 _SAFE = "-._~/:"
 
@@ -63,6 +73,24 @@ def add_utm(url: str, params: Sequence[tuple[str, str]], *, exclude_hosts: Itera
     return f"{base}?{query}{joined}{hash_mark}{fragment}"
 
 
+def remove_utm(url: str) -> str:
+    """``url`` without its campaign parameters (every ``utm_*`` name, whatever its case).
+
+    The rest of the query keeps its order and encoding byte for byte; the fragment stays.
+    A feed that tags its posts' links (``?utm_source=rss``) is read through this, so the
+    article's url is the post's own address.
+    """
+    head, hash_mark, fragment = url.partition("#")
+    base, question, query = head.partition("?")
+    if not question:
+        return url
+    kept = [part for part in query.split("&") if not part.lower().startswith("utm_")]
+    if len(kept) == len(query.split("&")):
+        return url
+    rest = "&".join(part for part in kept if part)
+    return f"{base}{'?' + rest if rest else ''}{hash_mark}{fragment}"
+
+
 def trackable(url: str, *, exclude_hosts: Iterable[str] = (), never: Collection[str] = ()) -> bool:
     """Whether campaign parameters may be added to ``url`` at all (see the module docstring)."""
     if url in never or _MERGE_TAG.search(url):
@@ -74,7 +102,7 @@ def trackable(url: str, *, exclude_hosts: Iterable[str] = (), never: Collection[
         return False
     if parts.scheme.lower() not in ("http", "https") or not host:
         return False
-    if host == _PLACEHOLDER_HOST or _OPT_OUT.search(parts.path) or _OPT_OUT.search(parts.query):
+    if host == _PLACEHOLDER_HOST or _acts_on_subscription(host, parts.path, parts.query):
         return False
     names = _host_forms(host)
     for excluded in exclude_hosts:
@@ -82,6 +110,16 @@ def trackable(url: str, *, exclude_hosts: Iterable[str] = (), never: Collection[
             if any(name == form or name.endswith("." + form) for name in names):
                 return False
     return True
+
+
+def _acts_on_subscription(host: str, path: str, query: str) -> bool:
+    """An unsubscribe, preferences or opt-out page, of any service: never tagged."""
+    host = host.lower()
+    if any(host == name or host.endswith("." + name) for name in _SUBSCRIBER_HOSTS):
+        return True
+    text = f"{unquote(path)}?{unquote(query)}"
+    words = _WORD_SPLIT.split(text.lower())
+    return bool(_OPT_OUT.search(text)) or any(word.startswith(_OPT_OUT_WORDS) for word in words if word)
 
 
 def _host_forms(host: str) -> set[str]:

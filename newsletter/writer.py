@@ -79,12 +79,16 @@ def _tag() -> str:
 # ---- one writer per edition folder ---------------------------------------------------------
 
 @contextlib.contextmanager
-def edition_lock(folder: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
-    """Hold ``folder/.lock`` while writing into the folder: builds, and the preview's rebuilds, take turns.
+def edition_lock(folder: Path, wait: float = LOCK_WAIT_SECONDS, name: str = LOCK,
+                 note_holder: bool = True) -> Iterator[None]:
+    """Hold ``folder/.lock`` (or ``folder/<name>``) while writing into the folder: builds, and the preview's
+    rebuilds, take turns; so do two `newsletter archive` runs into one site.
 
     The lock is an OS file lock (``flock``; ``msvcrt.locking`` on Windows), released by the
-    system if the holder dies, so a killed build never blocks the next one. A folder this call
-    created stays only if something was written into it. Raises OutputError when the folder
+    system if the holder dies, so a killed build never blocks the next one. The holder's process
+    id is written into the lock file for messages, unless ``note_holder`` is false (a published
+    folder whose files must not change when nothing else does). A folder this call created stays
+    only if something was written into it. Raises OutputError when the folder
     cannot be made, or when another writer holds it for longer than ``wait`` seconds.
     """
     created = not folder.exists()
@@ -92,7 +96,7 @@ def edition_lock(folder: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise _output_error(folder, error) from None
-    path = folder / LOCK
+    path = folder / name
     started = time.monotonic()
     while True:
         try:
@@ -122,14 +126,15 @@ def edition_lock(folder: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None
             )
         time.sleep(0.05)
     try:
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
+        if note_holder:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:
         if created:
             with contextlib.suppress(OSError):
-                if os.listdir(folder) == [LOCK]:  # nothing was built: leave no empty folder behind
+                if os.listdir(folder) == [name]:  # nothing was built: leave no empty folder behind
                     path.unlink()
                     folder.rmdir()
         os.close(fd)  # releases the lock

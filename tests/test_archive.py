@@ -404,3 +404,81 @@ def test_view_online_defaults_to_the_archive_page_unless_links_says_otherwise(tm
     assert load_config(path).links.view_online == "https://news.example/letters/{key}/"
     path.write_text('[archive]\nurl = "https://news.example/letters/"\n[links]\nview_online = "https://elsewhere.example/{key}"\n')
     assert load_config(path).links.view_online == "https://elsewhere.example/{key}"
+
+
+def test_a_build_that_finishes_while_the_archive_reads_never_leaves_a_stale_page(
+        site: Path, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build may switch an edition to its new files between the archive's reads: the page, the
+    index and the archive's record all come from one build, and the next run publishes the newer."""
+    import newsletter.archive as archive
+
+    manifest = workspace / "issues" / "2026-W47" / "issue.toml"
+    manifest.write_text(re.sub(r'(?m)^subject = ".*"$', 'subject = "Subject of the build in use"',
+                               manifest.read_text()))
+    assert run("build", "--week", "2026-W47").exit_code == 0
+    reading = archive._page
+
+    def page_then_rebuild(*args: object) -> bytes | None:
+        data = reading(*args)  # type: ignore[arg-type]
+        if data is not None and b"Subject of the build in use" in data:
+            manifest.write_text(manifest.read_text().replace("Subject of the build in use", "Subject built meanwhile"))
+            assert run("build", "--week", "2026-W47").exit_code == 0
+        return data
+
+    monkeypatch.setattr(archive, "_page", page_then_rebuild)
+    assert run("archive").exit_code == 0
+    page, index = (site / "2026-W47" / "index.html").read_text(), (site / "index.html").read_text()
+    assert "Subject of the build in use" in page and "Subject of the build in use" in index  # one build's
+    monkeypatch.setattr(archive, "_page", reading)
+    result = run("archive")
+    assert result.exit_code == 0 and "1 page written" in result.output, result.output
+    assert "Subject built meanwhile" in (site / "2026-W47" / "index.html").read_text()
+    assert "Subject built meanwhile" in (site / "index.html").read_text()
+
+
+def test_a_page_built_for_another_address_is_named_by_its_path_in_issues(site: Path, workspace: Path) -> None:
+    settings = workspace / "newsletter.toml"
+    settings.write_text(settings.read_text().replace(BASE, "https://news.example/letters/"))
+    result = run("archive")
+    assert result.exit_code == 0
+    assert ("issues/2026-W47/web.html was built for another [archive] url" in result.stderr
+            and "newsletter build --week 2026-W47" in result.stderr), result.stderr
+    assert ".builds" not in result.stderr
+
+
+def test_two_archive_runs_at_once_take_turns(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second `newsletter archive` started while the first writes a new site waits for it, then
+    finds the site as the first left it: no false "not written by newsletter archive", no rewrite."""
+    import newsletter.archive as archive
+    from newsletter.config import load_config
+
+    build_all()
+    config = load_config(workspace / "newsletter.toml")
+    index = archive._index
+    second: dict[str, object] = {}
+
+    def run_second() -> None:
+        try:
+            second["result"] = archive.build_archive(config)
+        except Exception as error:  # noqa: BLE001 (the test reports whatever the second run raised)
+            second["error"] = error
+
+    thread = threading.Thread(target=run_second)
+
+    def index_while_another_starts(*args: object) -> bytes:
+        if not thread.is_alive() and "result" not in second and "error" not in second:
+            thread.start()  # the pages are written, the archive's record not yet
+            thread.join(0.5)
+        return index(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(archive, "_index", index_while_another_starts)
+    first = archive.build_archive(config)
+    thread.join(30)
+    assert len(first.written) == 6  # three pages, the feed, the sitemap, the index
+    assert "error" not in second, second["error"]
+    result = second["result"]
+    assert isinstance(result, archive.ArchiveResult) and result.written == []
+    monkeypatch.setattr(archive, "_index", index)
+    assert archive.build_archive(config).written == []
+    assert sorted(p.name for p in (workspace / "site").iterdir() if p.name.startswith(".")) == [
+        ".newsletter-archive.json", ".newsletter-archive.lock"]

@@ -183,6 +183,56 @@ def test_what_is_kept_from_a_wordpress_rss_post(site: Website, ws: Path) -> None
     assert grants["section"] == "community"
 
 
+def test_a_gathered_picture_keeps_its_size_and_alt_text_into_the_email(site: Website, ws: Path) -> None:
+    """The post states 1024x683 and the feed's media:content names the full-size file: the email
+    shows the picture at the column's width with the post's ratio, and its alt text."""
+    configure(ws, sources(site, "rss"))
+    assert run("gather", "--week", fx.WEEK).exit_code == 0
+    uploads = f"{fx.SITE}/wp-content/uploads/2026/11"
+    assert f"![Officials shake hands in Naypyidaw]({uploads}/pact-signing.jpg){{width=1024 height=683}}" in (
+        ws / PACT).read_text()
+    built = run("build", "--since", "2026-11-24", "--until", "2026-11-24")  # the pact alone: the lead story
+    assert built.exit_code == 0, built.output
+    html = next((ws / "issues").glob("*/email.html")).read_text()
+    pictures = [tag for tag in re.findall(r"<img\b[^>]*>", html) if "pact-signing.jpg" in tag]
+    # The picture in the story's text (the featured image above it has no stated size: front matter has no key for it)
+    assert any('width="552"' in tag and 'height="368"' in tag for tag in pictures), "\n".join(pictures)
+
+
+def test_the_featured_pictures_alt_text_is_found_in_another_of_its_sizes(site: Website, ws: Path) -> None:
+    media = f"""
+\t\t<media:content url="{fx.SITE}/wp-content/uploads/2026/11/market.jpg" medium="image"/>"""
+    html = ('<p>GARDEN GROVE &#8211; A night market.</p><figure><img src="/wp-content/uploads/2026/11/'
+            'market-1024x683.jpg" alt="Food stalls under string lights" width="1024" height="683"></figure>'
+            "<h2>Analysis</h2><p>Why.</p><h2>Impact</h2><p>Who.</p>")
+    item = fx.rss_item("Night market approved", "night-market", "Tue, 24 Nov 2026 18:00:00 +0000", html, guid=120,
+                       extra=media)
+    site.page(FEED, fx.rss_feed(site.url(FEED), [item]), "application/rss+xml; charset=UTF-8")
+    configure(ws, sources(site, "rss"))
+    assert run("gather", "--week", fx.WEEK).exit_code == 0
+    meta = front(ws / "content/2026/11/2026-11-24-night-market.md")
+    assert meta["image"] == f"{fx.SITE}/wp-content/uploads/2026/11/market.jpg"
+    assert meta["image_alt"] == "Food stalls under string lights"
+
+
+def test_a_feeds_own_campaign_parameters_leave_the_posts_address(site: Website, ws: Path) -> None:
+    """Feed plugins tag each post's link (?utm_source=rss...): the article's url is the post's own
+    address, so [tracking] can tag the email's links as the newsletter's, not the feed's."""
+    tagged = (f"{fx.SITE}/2026/11/night-market/?utm_source=rss&amp;utm_medium=rss"
+              "&amp;utm_campaign=night-market")
+    item = fx.rss_item("Night market approved", "night-market", "Tue, 24 Nov 2026 18:00:00 +0000",
+                       "<p>GARDEN GROVE &#8211; A market.</p><h2>Analysis</h2><p>Why.</p><h2>Impact</h2><p>Who.</p>",
+                       guid=121).replace(f"<link>{fx.SITE}/2026/11/night-market/</link>", f"<link>{tagged}</link>")
+    site.page(FEED, fx.rss_feed(site.url(FEED), [item]), "application/rss+xml; charset=UTF-8")
+    configure(ws, sources(site, "rss") + "\n[tracking]\nenabled = true\n")
+    assert run("gather", "--week", fx.WEEK).exit_code == 0
+    article = ws / "content/2026/11/2026-11-24-night-market.md"
+    assert front(article)["url"] == f"{fx.SITE}/2026/11/night-market/"
+    assert run("build", "--week", fx.WEEK).exit_code == 0
+    html = (ws / "issues" / fx.WEEK / "email.html").read_text()
+    assert "utm_source=rss" not in html and f"{fx.SITE}/2026/11/night-market/?utm_source=newsletter" in html
+
+
 def test_what_is_kept_from_wordpress_rest_over_two_pages(site: Website, ws: Path) -> None:
     configure(ws, sources(site, "wp"))
     result = run("gather", "--week", fx.WEEK)
@@ -283,6 +333,21 @@ def test_a_post_updated_on_the_site_updates_its_file(site: Website, ws: Path) ->
     assert len(list((ws / "content").rglob("*h1b*"))) == 1  # matched by its source id: never a duplicate
 
 
+def test_a_gathered_file_made_read_only_is_left_alone(site: Website, ws: Path) -> None:
+    """A file without write permission is the editor's way of saying "leave it": gather keeps it
+    (mode and words) even though the post changed on the site, and says why."""
+    configure(ws, sources(site, "wp"))
+    assert run("gather", "--week", fx.WEEK).exit_code == 0
+    before = (ws / H1B).read_bytes()
+    (ws / H1B).chmod(0o444)
+    site.posts[1]["content"]["rendered"] += "<p>An appeal is expected.</p>"
+    result = run("gather", "--week", fx.WEEK)
+    assert result.exit_code == 0, result.output
+    assert (ws / H1B).read_bytes() == before and (ws / H1B).stat().st_mode & 0o777 == 0o444
+    assert f"kept {H1B}: it is read-only" in result.stderr
+    assert "Gathered: 2 unchanged, 1 kept." in result.stdout
+
+
 def test_a_post_whose_slug_changed_is_renamed_not_duplicated(site: Website, ws: Path) -> None:
     configure(ws, sources(site, "wp"))
     assert run("gather", "--week", fx.WEEK).exit_code == 0
@@ -293,6 +358,29 @@ def test_a_post_whose_slug_changed_is_renamed_not_duplicated(site: Website, ws: 
     assert not (ws / H1B).exists()
     assert (ws / "content/2026/11/2026-11-24-h1b-fee-blocked.md").is_file()
     assert f"(was {H1B})" in result.stdout
+
+
+def test_a_file_the_editor_moved_but_did_not_change_is_updated_where_it_now_is(site: Website, ws: Path) -> None:
+    """Moving a gathered file into a folder of one's own is filing it, not editing it: a change on
+    the site still reaches it, at its new place, and nothing says the editor changed it."""
+    configure(ws, sources(site, "wp"))
+    assert run("gather", "--week", fx.WEEK).exit_code == 0
+    moved = ws / "content/2026/11/lead/2026-11-24-h1b-fee-ruling.md"
+    moved.parent.mkdir()
+    (ws / H1B).rename(moved)
+    quiet = run("gather", "--week", fx.WEEK)
+    assert quiet.exit_code == 0 and not quiet.stderr, quiet.stderr
+    assert "unchanged    content/2026/11/lead/2026-11-24-h1b-fee-ruling.md" in quiet.stdout
+    site.posts[1]["content"]["rendered"] += "<p>An appeal is expected.</p>"
+    result = run("gather", "--week", fx.WEEK)
+    assert result.exit_code == 0 and not result.stderr, result.stderr
+    assert "updated      content/2026/11/lead/2026-11-24-h1b-fee-ruling.md" in result.stdout
+    assert moved.read_text().rstrip().endswith("An appeal is expected.") and not (ws / H1B).exists()
+    moved.write_text(moved.read_text().replace("An appeal", "A swift appeal"))  # now the editor's words
+    site.posts[1]["content"]["rendered"] += "<p>More.</p>"
+    kept = run("gather", "--week", fx.WEEK)
+    assert "kept content/2026/11/lead/2026-11-24-h1b-fee-ruling.md: you changed it" in kept.stderr
+    assert "A swift appeal" in moved.read_text()
 
 
 def test_a_file_of_the_same_name_is_never_overwritten(site: Website, ws: Path) -> None:
@@ -366,6 +454,29 @@ def test_429_then_200_waits_as_asked(site: Website, ws: Path) -> None:
     out, _ = gather_week(ws, sleeps)
     assert sleeps == [7.0]
     assert (ws / PACT).is_file()
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\u00b9\u00b2", "in a while", "-5", "1.5"])
+def test_a_retry_after_that_is_not_a_number_of_seconds_gets_the_usual_back_off(site: Website, ws: Path,
+                                                                            value: str) -> None:
+    """RFC 9110 10.2.3: delay-seconds is ASCII digits, or an HTTP date; anything else is ignored."""
+    configure(ws, sources(site, "rss"))
+    site.fault(FEED, Answer(429, b"Too many", headers={"Retry-After": value}))
+    sleeps: list[float] = []
+    gather_week(ws, sleeps)
+    assert sleeps == [1.0]  # the first back-off step
+    assert (ws / PACT).is_file()
+
+
+@pytest.mark.parametrize("pages", ["\u00b2", "two", ""])
+def test_a_total_pages_header_that_is_not_a_number_reads_the_first_page(site: Website, ws: Path,
+                                                                      pages: str) -> None:
+    configure(ws, sources(site, "wp"))
+    body, _ = fx.wp_page(site.posts, 1, site.per_page)
+    site.fault(API, Answer(200, body, "application/json; charset=UTF-8", {"X-WP-TotalPages": pages}))
+    result = run("gather", "--week", fx.WEEK)
+    assert result.exit_code == 0, result.output
+    assert len(site.hits(API)) == 1 and "Gathered: 2 new." in result.stdout
 
 
 def test_500s_are_retried_with_back_off_then_named(site: Website, ws: Path) -> None:
@@ -449,6 +560,29 @@ def test_a_feed_cut_off_inside_the_xml_is_not_half_gathered(site: Website, ws: P
     assert result.exit_code == 1
     assert "ends before it is complete" in result.stderr
     assert not (ws / "content").exists() or not list((ws / "content").rglob("*.md"))
+
+
+@pytest.mark.parametrize(("tail", "content_type"), [
+    # WP Super Cache and W3 Total Cache sign the pages they serve after the root element
+    ("\n<!-- Dynamic page generated in 0.412 seconds. -->\n<!-- Cached page generated by WP-Super-Cache on "
+     "2026-11-28 10:00:00 -->\n", "application/rss+xml; charset=UTF-8"),
+    ("<?xml-stylesheet href='/feed.xsl'?>\n", "text/xml"),
+    # a server that sends the feed as a web page without a charset (text/* defaults to US-ASCII,
+    # so feedparser flags the UTF-8 it finds, and reads it all the same)
+    ("", "text/html"),
+    ("\n<!-- Served from cache -->", "text/html"),
+])
+def test_a_whole_feed_with_a_trailer_or_an_odd_type_is_read(site: Website, ws: Path, tail: str,
+                                                            content_type: str) -> None:
+    configure(ws, sources(site, "rss"))
+    whole = fx.rss_feed(site.url(FEED)).replace("Tet festival names", "Tết festival names")  # UTF-8 in the feed
+    site.page(FEED, whole + tail, content_type)
+    result = run("gather", "--week", fx.WEEK)
+    assert result.exit_code == 0, result.stderr
+    assert (ws / PACT).is_file()
+    site.page(FEED, whole[: whole.index("Tết festival")], content_type)  # cut short: still refused
+    result = run("gather", "--week", fx.WEEK)
+    assert result.exit_code == 1 and "ends before it is complete" in result.stderr
 
 
 def test_an_answer_over_max_bytes_is_refused(site: Website, ws: Path) -> None:
@@ -558,3 +692,16 @@ def test_without_the_ledger_files_are_found_by_source_id_and_never_overwritten(s
     ledger = json.loads((ws / "content/.gather/ledger.json").read_text())
     assert sorted(e["path"] for e in ledger["posts"].values()) == [
         "2026/11/2026-11-23-pho-award.md", "2026/11/2026-11-24-h1b-fee-ruling.md"]
+
+
+@pytest.mark.parametrize("url", ["https://editor:s3cret-pass@news.example/feed/", "https://s3cret-pass@news.example/"])
+def test_a_password_in_a_sources_address_is_refused_and_never_shown(ws: Path, url: str) -> None:
+    """Secrets never belong in newsletter.toml: the address is refused before anything is fetched or
+    cached (the download cache is keyed by address), and the message does not repeat it."""
+    configure(ws, f'[sources.private]\ntype = "feed"\nurl = "{url}"\n')
+    result = run("gather", "--week", fx.WEEK)
+    assert result.exit_code == 1
+    assert "[sources.private] url holds a user name or password" in result.stderr
+    assert re.search(r"newsletter\.toml:\d+:", result.stderr)
+    assert "s3cret" not in result.output + result.stderr
+    assert not (ws / "content").exists()

@@ -236,3 +236,67 @@ def test_html_as_plain_text(html: str, text: str) -> None:
 def test_control_characters_never_reach_the_article() -> None:
     assert convert("<p>Bell\x07 and \x1b[31mescape\x85 &#27;[0m</p>") == "Bell and \\[31mescape \\[0m"
     assert html_text("Title\x07 with\x1b bell") == "Title with bell"
+
+
+# --- pictures keep the size the post gives them ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("html", "markdown"),
+    [
+        ('<img src="/up/a.jpg" alt="A" width="1024" height="683">',
+         "![A](https://news.example/up/a.jpg){width=1024 height=683}"),
+        ('<img src="/up/a.jpg" alt="A" style="width: 800px; height:533px">',
+         "![A](https://news.example/up/a.jpg){width=800 height=533}"),
+        ('<img src="/up/a.jpg" alt="A" width="640">', "![A](https://news.example/up/a.jpg){width=640}"),
+        ('<img src="/up/a.jpg" alt="A" width="100%" height="auto">', "![A](https://news.example/up/a.jpg)"),
+        ('<img src="/up/a.jpg" alt="A" width="30000" height="20001">', "![A](https://news.example/up/a.jpg)"),
+    ],
+)
+def test_a_pictures_stated_size_is_kept(html: str, markdown: str) -> None:
+    assert convert(html) == markdown
+
+
+def test_the_build_reads_a_gathered_pictures_size() -> None:
+    """The Markdown reader (attrs after an image) gets the size the HTML stated, so the email keeps the ratio."""
+    from newsletter.document import Image, walk
+    from newsletter.markdown import read_markdown
+
+    body, warnings = read_markdown(convert('<p>Story.</p><figure><img src="/up/a.jpg" alt="A" width="1024" '
+                                           'height="683"><figcaption>Cap</figcaption></figure>'))
+    images = [node for node in walk(body) if isinstance(node, Image)]
+    assert not warnings
+    assert [(i.src, i.width, i.height) for i in images] == [("https://news.example/up/a.jpg", 1024, 683)]
+
+
+@pytest.mark.parametrize("text", ["{width=9 height=9} words", "{.class} words", "{width=9}"])
+def test_braces_after_a_picture_stay_text(text: str) -> None:
+    """Text that follows a picture and opens with '{' is the post's words, never a size or attribute."""
+    from newsletter.document import Image, inline_text, walk
+    from newsletter.markdown import read_markdown
+
+    for size in ("", ' width="300" height="200"'):
+        body, _ = read_markdown(convert(f'<p><img src="/up/a.jpg" alt="A"{size}>{escape(text)}</p>'))
+        images = [node for node in walk(body) if isinstance(node, Image)]
+        assert [(i.width, i.height) for i in images] == [(300, 200) if size else (None, None)]
+        assert text in inline_text(body[0].inlines)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        "/wp-content/uploads/2026/11/market.jpg",
+        "/wp-content/uploads/2026/11/market-1024x683.jpg",
+        "/wp-content/uploads/2026/11/market-scaled.jpg?resize=300",
+        "https://news.example/wp-content/uploads/2026/11/market-300x200.jpg",
+    ],
+)
+def test_the_alt_text_of_the_featured_picture_is_found_in_any_of_its_sizes(shown: str) -> None:
+    """A feed's media:content names the full picture; the post shows one of WordPress's sizes of it."""
+    from newsletter.gather.html_to_markdown import image_alt
+
+    html = f'<p>Story.</p><figure><img src="{shown}" alt="Food stalls under string lights"></figure>'
+    featured = "https://news.example/wp-content/uploads/2026/11/market.jpg"
+    assert image_alt(html, BASE, featured) == "Food stalls under string lights"
+    assert image_alt(html, BASE, "https://news.example/wp-content/uploads/2026/11/marketing.jpg") is None
+    assert image_alt(html, BASE, "https://news.example/wp-content/uploads/2025/11/market.jpg") is None

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from newsletter.cli import cli
 from newsletter.config import load_config
 from newsletter.errors import ConfigError
-from newsletter.tracking import Tracker, add_utm, slug, trackable, tracker
+from newsletter.tracking import Tracker, add_utm, remove_utm, slug, trackable, tracker
 from tests.conftest import SAMPLE_WEEK
 
 PARAMS = [("utm_source", "newsletter"), ("utm_medium", "email"), ("utm_campaign", "saigon-sentinel-2026-W48")]
@@ -78,6 +78,14 @@ def test_utm_parameters_are_appended_to_web_links(url: str, expected: str) -> No
     "https://lists.example.org/subscription/UNSUBSCRIBE/abc",
     "https://list-manage.example/unsubscribe?u=1&id=2",
     "https://mail.example/manage?action=unsubscribe",
+    "https://mail.example/email-unsubscribe/x",
+    "https://lists.example.org/email-preferences?id=3",
+    "https://lists.example.org/preferences/abc",
+    "https://lists.example.org/optout/abc",
+    "https://lists.example.org/opt-out?u=1",
+    "https://news.example/manage-subscription?token=1",
+    "https://news.example/subscription-center",
+    "https://us1.list-manage.com/profile?u=1&id=2",  # Mailchimp's subscriber pages
     # merge tags of every service we export to, and the build's footer placeholders
     "*|UNSUB|*",
     "*|ARCHIVE|*",
@@ -99,6 +107,15 @@ def test_links_that_must_stay_untouched(url: str) -> None:
     assert add_utm(url, PARAMS) == url
 
 
+@pytest.mark.parametrize("url", [
+    "https://sentinel.example/2026/11/voter-preferences-poll/",  # a story about preferences, not a page that sets them
+    "https://sentinel.example/tag/opt-in-programs/",
+    "https://sentinel.example/subscribe",
+])
+def test_links_that_only_mention_subscriptions_are_tracked(url: str) -> None:
+    assert trackable(url)
+
+
 @pytest.mark.parametrize(("url", "hosts", "tracked"), [
     ("https://shop.example/cart", ["shop.example"], False),
     ("https://www.shop.example/cart", ["shop.example"], False),  # subdomains too
@@ -117,11 +134,11 @@ def test_excluded_hosts_and_their_subdomains_are_left_alone(url: str, hosts: lis
 
 
 def test_the_publications_own_footer_pages_are_never_tagged() -> None:
-    never = {"https://sentinel.example/newsletter/prefs"}
-    assert add_utm("https://sentinel.example/newsletter/prefs", PARAMS, never=never) == \
-        "https://sentinel.example/newsletter/prefs"
-    assert add_utm("https://sentinel.example/newsletter/prefs?x=1", PARAMS, never=never) != \
-        "https://sentinel.example/newsletter/prefs?x=1"
+    never = {"https://sentinel.example/newsletter/account"}
+    assert add_utm("https://sentinel.example/newsletter/account", PARAMS, never=never) == \
+        "https://sentinel.example/newsletter/account"
+    assert add_utm("https://sentinel.example/newsletter/account?x=1", PARAMS, never=never) != \
+        "https://sentinel.example/newsletter/account?x=1"
 
 
 @pytest.mark.parametrize(("value", "encoded"), [
@@ -264,3 +281,17 @@ def test_build_tags_links_inside_articles_the_same_in_both_parts(workspace: Path
     assert tagged.replace("&", "&amp;") in HREF.findall(html)
     assert f"({tagged})" in plain
     assert 'href="tel:+1-714-555-0142"' in html and "tel:+1-714-555-0142?" not in plain
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://s.example/a/?utm_source=rss&utm_medium=rss&utm_campaign=a", "https://s.example/a/"),
+    ("https://s.example/?p=5&utm_source=rss&x=%2F", "https://s.example/?p=5&x=%2F"),
+    ("https://s.example/a?UTM_Medium=feed#c", "https://s.example/a#c"),
+    ("https://s.example/a?utm=1&utm_x", "https://s.example/a?utm=1"),  # only utm_ names go
+    ("https://s.example/a?b=1", "https://s.example/a?b=1"),
+    ("https://s.example/a", "https://s.example/a"),
+    ("https://s.example/a#?utm_source=x", "https://s.example/a#?utm_source=x"),  # a fragment is not a query
+])
+def test_campaign_parameters_removed(url: str, expected: str) -> None:
+    assert remove_utm(url) == expected
+    assert remove_utm(add_utm(expected, PARAMS)) == expected  # what add_utm adds, remove_utm takes away

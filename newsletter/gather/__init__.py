@@ -199,6 +199,13 @@ def _tell(placed: Placed, dry_run: bool, echo: Echo, warn: Echo) -> None:
     if placed.action == "kept" and placed.site_changed is False:
         echo(f"  {'kept':<12} {where} (your edits; the post is unchanged on the site)")
         return
+    if placed.action == "kept" and placed.note == "read-only":
+        warn(
+            f"Warning: kept {where}: it is read-only, and the post has changed on the site "
+            f"({placed.article.link or placed.article.source_id}). To take the site's version, make it writable "
+            "(chmod u+w) and gather again."
+        )
+        return
     if placed.action == "kept":
         why = (
             "you changed it since it was gathered, and the post has changed on the site since"

@@ -26,6 +26,7 @@ from newsletter.gather.html_to_markdown import (
 )
 from newsletter.gather.post import Post
 from newsletter.gather.sources import section_for, slugify
+from newsletter.tracking import remove_utm
 
 # What marks a cut excerpt: WordPress's " [&hellip;]", "...", "…", and a "Continue reading" tail.
 _CUT = re.compile(r"\s*(?:\[(?:…|\.\.\.)\]|…|\.\.\.)?\s*(?:(?:continue reading|read more)\b.*)?$", re.IGNORECASE)
@@ -82,9 +83,13 @@ def article_of(post: Post, source: SourceSettings, config: Config) -> ArticleFil
         raise Malformed("has no content (nothing is left once scripts, embeds and share buttons are removed)")
     day = post.published.astimezone(config.tz).date()
     slug = post.slug or slugify(post.title) or slugify(post.id.rsplit("/", 1)[-1]) or "post"
+    # The post's own address: a feed plugin's campaign parameters (?utm_source=rss) would
+    # otherwise ride along into the email and claim its clicks for the feed ([tracking] never
+    # overwrites a parameter a link has).
+    link = remove_utm(post.link)
     meta: dict[str, Any] = {"title": post.title, "date": day}
-    if post.link:
-        meta["url"] = post.link
+    if link:
+        meta["url"] = link
     section = section_for(post, source, config.theme.sections)
     if section:
         meta["section"] = section
@@ -110,7 +115,7 @@ def article_of(post: Post, source: SourceSettings, config: Config) -> ArticleFil
     meta["source"] = source.name
     meta["source_id"] = post.id
     front = yaml.dump(meta, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=10_000, default_flow_style=False)
-    return ArticleFile(source.name, post.id, post.link, day, slug[:80], f"---\n{front}---\n\n{body}\n")
+    return ArticleFile(source.name, post.id, link, day, slug[:80], f"---\n{front}---\n\n{body}\n")
 
 
 def excerpt_text(excerpt_html: str, body_text: str, base: str, drop: list[re.Pattern[str]]) -> str:

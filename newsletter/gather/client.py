@@ -217,7 +217,7 @@ class Client:
                 answer_headers = {k.lower(): v for k, v in response.headers.items()}
                 moved = _moved(response)
                 length = answer_headers.get("content-length", "")
-                if length.isdigit() and int(length) > source.max_bytes:
+                if length.isascii() and length.isdigit() and int(length) > source.max_bytes:
                     raise _too_big(source, url)
                 chunks: list[bytes] = []
                 size = 0
@@ -300,7 +300,7 @@ def _retry_after(value: str | None, attempt: int) -> float:
     """Seconds to wait: the server's Retry-After (delay-seconds or HTTP-date), else exponential back-off."""
     if value:
         value = value.strip()
-        if value.isdigit():
+        if value.isascii() and value.isdigit():  # delay-seconds is ASCII digits ("²".isdigit() too)
             return float(value)
         try:
             when = email.utils.parsedate_to_datetime(value)

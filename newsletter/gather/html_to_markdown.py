@@ -65,6 +65,7 @@ MORE_LINK = re.compile(r"^(?:continue reading|read more|keep reading)\b", re.IGN
 LAZY_SOURCES = ("data-lazy-src", "data-src", "data-original", "data-orig-file", "data-large-file")
 # C0 and C1 control characters other than tab and line feed: never meant to be seen, and unsafe in a terminal.
 CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+MAX_PIXELS = 20_000  # a stated width or height above this is not a picture's size (the build reads up to it too)
 LINK_SCHEMES = ("http", "https", "mailto", "tel")
 IMAGE_SCHEMES = ("http", "https")
 
@@ -151,6 +152,11 @@ def _fix_image(img: Tag, base_url: str) -> None:
             parent.decompose()  # a linked pixel
         return
     img.attrs = {"src": url, "alt": " ".join(str(img.get("alt") or "").split())}
+    # The size the post states is kept ({width=.. height=..} in the Markdown): without it the email
+    # can only guess the picture's ratio, and Outlook draws it at the guessed height.
+    for name, value in (("width", width), ("height", height)):
+        if value is not None and 0 < value <= MAX_PIXELS:
+            img[name] = str(value)
 
 
 def _fix_link(link: Tag, base_url: str) -> None:
@@ -315,6 +321,20 @@ def _starts_line(node: Any) -> bool:
         node = parent
 
 
+def _follows_image(node: Any) -> bool:
+    """True when a text node comes right after a picture on its line (nothing between them)."""
+    while True:
+        previous = node.previous_sibling
+        while isinstance(previous, Comment):
+            previous = previous.previous_sibling
+        if previous is not None:
+            return isinstance(previous, Tag) and previous.name == "img"
+        parent = node.parent
+        if parent is None or parent.name in BLOCKS or parent.name in ("td", "th"):
+            return False
+        node = parent
+
+
 def _link_target(url: str) -> str:
     """A URL as a CommonMark link destination: spaces, parentheses and angle brackets percent-encoded."""
     return quote(url, safe=":/?#[]@!$&'*+,;=%~-._")
@@ -331,6 +351,8 @@ class _Converter(MarkdownConverter):
         tags = parent_tags or set()
         if text and "_noformat" not in tags and "_inline" not in tags and _starts_line(el):
             text = escape_line_start(text)
+        if text.startswith("{") and "_noformat" not in tags and _follows_image(el):
+            text = "\\" + text  # "{...}" right after a picture would be read as its attributes
         return text
 
     def convert_hN(self, n: int, el: Any, text: str, parent_tags: set[str]) -> str:  # noqa: N802 (markdownify's name)
@@ -357,7 +379,8 @@ class _Converter(MarkdownConverter):
         src = _link_target(str(el.get("src") or ""))
         if "_inline" in parent_tags:
             return alt
-        return f"![{alt}]({src})"
+        size = " ".join(f"{name}={el[name]}" for name in ("width", "height") if el.get(name))
+        return f"![{alt}]({src}){{{size}}}" if size else f"![{alt}]({src})"
 
     def convert_figcaption(self, el: Any, text: str, parent_tags: set[str]) -> str:
         text = text.strip()
@@ -406,11 +429,23 @@ def html_text(html: str, base_url: str = "", drop: Sequence[re.Pattern[str]] = (
     return unicodedata.normalize("NFC", " ".join(CONTROLS.sub("", soup.get_text(" ")).split()))
 
 
+# WordPress serves each upload in several sizes, named after the original: market.jpg,
+# market-1024x683.jpg, market-scaled.jpg (the large original scaled down on upload).
+_WORDPRESS_SIZE = re.compile(r"-(?:\d{1,5}x\d{1,5}|scaled)(?=\.\w{2,5}$)", re.IGNORECASE)
+
+
+def _same_picture(url: str) -> str:
+    """What two addresses of one picture share: no query or fragment, no WordPress size suffix."""
+    parts = urlsplit(url)
+    return f"{parts.netloc.lower()}{_WORDPRESS_SIZE.sub('', parts.path)}"
+
+
 def image_alt(html: str, base_url: str, image_url: str) -> str | None:
-    """The alt text the post's own HTML gives the picture at ``image_url``, if it shows it."""
+    """The alt text the post's own HTML gives the picture at ``image_url`` (in any of its sizes), if it shows it."""
+    wanted = _same_picture(image_url)
     for img in parse(html).find_all("img"):
         src = absolute(str(img.get("src") or ""), base_url, IMAGE_SCHEMES)
         alt = " ".join(str(img.get("alt") or "").split())
-        if src and alt and src.split("?")[0] == image_url.split("?")[0]:
+        if src and alt and _same_picture(src) == wanted:
             return alt
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 import click
 
@@ -21,7 +22,8 @@ url = "https://www.example.org/"   # the site's home page; for a feed, the feed'
 def select_sources(config: Config, names: Sequence[str]) -> list[SourceSettings]:
     """The sources to read: those named with --source, else every enabled one.
 
-    An unknown name is wrong usage (click.UsageError, exit 2); no source at all is a ConfigError.
+    An unknown name is wrong usage (click.UsageError, exit 2); no source at all, or a chosen
+    source whose url holds a user name or password, is a ConfigError.
     """
     where = shown(config.path) if config.path else "newsletter.toml"
     if not config.sources:
@@ -34,13 +36,37 @@ def select_sources(config: Config, names: Sequence[str]) -> list[SourceSettings]
         known = ", ".join(sorted(config.sources))
         raise click.UsageError(f"--source {unknown[0]}: no [sources.{unknown[0]}] in {where}. Known sources: {known}.")
     if names:
-        return [config.sources[name] for name in dict.fromkeys(names)]
-    chosen = [source for source in config.sources.values() if source.enabled]
+        chosen = [config.sources[name] for name in dict.fromkeys(names)]
+    else:
+        chosen = [source for source in config.sources.values() if source.enabled]
     if not chosen:
         raise ConfigError(
             f"{where}: every source is disabled (enabled = false). Enable one, or name it with --source NAME."
         )
+    for source in chosen:
+        _refuse_credentials(config, source)
     return chosen
+
+
+def _refuse_credentials(config: Config, source: SourceSettings) -> None:
+    """A user name or password in a source's address is refused before anything is fetched.
+
+    Secrets never belong in newsletter.toml, and an address is repeated in messages and keys
+    the download cache on disk; the message does not repeat it.
+    """
+    try:
+        parts = urlsplit(source.url)
+    except ValueError:
+        return  # not an address at all: the request says so, naming the source
+    if parts.username is None and parts.password is None:
+        return
+    host = parts.hostname or "the site"
+    raise ConfigError(
+        f"{line_of(config.path, f'sources.{source.name}', 'url')}: [sources.{source.name}] url holds a user name or "
+        f"password (before '@{host}'). Secrets never belong in newsletter.toml: remove them from the address. "
+        "newsletter gather reads what the site shows every reader (its feed or REST API); if the site asks for "
+        "a password, ask its administrator to open the feed to this tool."
+    )
 
 
 def source_where(config: Config, source: SourceSettings) -> str:

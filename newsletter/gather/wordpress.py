@@ -110,7 +110,7 @@ def _items(fetched: Fetched, source: SourceSettings) -> list[Any]:
 
 def _total_pages(fetched: Fetched) -> int:
     value = fetched.headers.get("x-wp-totalpages", "1").strip()
-    return max(1, int(value)) if value.isdigit() else 1
+    return max(1, int(value)) if value.isascii() and value.isdigit() else 1  # "²".isdigit() is true too
 
 
 def _rendered(item: dict[str, Any], key: str) -> str:

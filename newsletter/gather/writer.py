@@ -3,7 +3,8 @@
 A post is matched by its source id: first through the ledger (the file it was written to), then
 by a ``source_id:`` line in the front matter of the files around its date (a file the editor
 moved, or a workspace cloned without the ledger). A file whose bytes no longer hash to what
-gather wrote is the editor's: it is never overwritten. Each file is written atomically
+gather wrote is the editor's: it is never overwritten; nor is a read-only file. A file the editor only moved (into a
+folder of their own) is still gather's to update, where it now is. Each file is written atomically
 (newsletter.writer.write_file), then the ledger, so an interruption leaves whole files and a
 ledger that at worst forgets the last one (which is then found again by its source id).
 """
@@ -12,14 +13,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from newsletter.content import ARTICLE_SUFFIXES, article_files
 from newsletter.gather.article import ArticleFile
 from newsletter.gather.ledger import Entry, Ledger, digest
 from newsletter.weeks import Period
-from newsletter.writer import write_file
+from newsletter.writer import read_only, write_file
 
 _SOURCE_ID_LINE = re.compile(r"^source_id:\s*(.+?)\s*$", re.MULTILINE)
 
@@ -65,12 +66,24 @@ class Placer:
         if entry is None or entry.sha256 != digest(old) or self.ledger.file(entry) != current:
             site_changed = None if entry is None else entry.sha256 != digest(data)
             return Placed("kept", current, article, site_changed=site_changed)
+        if read_only(current):  # the editor's "leave this file alone", as for issue.toml
+            return Placed("kept", current, article, note="read-only", site_changed=True)
         target = self.content_dir / article.path
+        if not self._where_gather_put_it(current, entry):
+            target = current.parent / target.name  # the editor filed it in a folder of their own: it stays there
         path = current if target == current else self._free(target)
         self._write(path, article, data)
         if path != current and not self.dry_run:
             current.unlink(missing_ok=True)
         return Placed("updated", path, article, previous=current if path != current else None)
+
+    def _where_gather_put_it(self, current: Path, entry: Entry) -> bool:
+        """Whether ``current`` is in the YYYY/MM folder gather wrote it to (not moved by the editor)."""
+        try:
+            day = date.fromisoformat(entry.date)
+        except ValueError:
+            return True
+        return current.parent == self.content_dir / f"{day:%Y}" / f"{day:%m}"
 
     def _current(self, article: ArticleFile, entry: Entry | None) -> Path | None:
         if entry is not None and self.ledger.file(entry).is_file():
