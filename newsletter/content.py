@@ -158,13 +158,14 @@ def _near(period: Period, day: date) -> bool:
 
 def _may_hold(period: Period | None, parts: tuple[str, ...]) -> bool:
     """False only for a year or year/month folder that lies wholly outside the period (and its slack)."""
-    if period is None or not parts[0].isdigit() or len(parts[0]) != 4 or len(parts) > 2:
+    # ASCII digits only: "²".isdigit() is true, and int() refuses it
+    if period is None or not (parts[0].isascii() and parts[0].isdigit()) or len(parts[0]) != 4 or len(parts) > 2:
         return True
     start, end = period.start - NAME_DATE_SLACK, period.end + NAME_DATE_SLACK
     year = int(parts[0])
     if len(parts) == 1:
         return start.year <= year <= end.year
-    if not (parts[1].isdigit() and 1 <= int(parts[1]) <= 12):
+    if not (parts[1].isascii() and parts[1].isdigit() and 1 <= int(parts[1]) <= 12):
         return True
     month = (year, int(parts[1]))
     return (start.year, start.month) <= month <= (end.year, end.month)

@@ -18,7 +18,7 @@ name is written in IDNA (punycode).
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 LINK_SCHEMES = ("https", "mailto", "tel")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
@@ -79,3 +79,28 @@ def shown_target(target: str) -> str:
     if kind in ("mailto", "tel"):
         return unquote(target[len(kind) + 1 :].split("?", 1)[0])
     return target
+
+
+# A path or query word opening with one of these names a page that acts on a subscription when
+# opened (an unsubscribe, preferences or opt-out page, a subscription centre): such a link is
+# never fetched by the check (fetching can unsubscribe a reader) and never given campaign
+# parameters (it belongs to the service, not to the story). "voter-preferences" is no such word.
+_ACTING_WORDS = ("unsub", "optout", "opt-out", "opt_out", "preferences", "prefs", "manage-subscription",
+                 "manage_subscription", "managesubscription", "subscription-center", "subscription_center",
+                 "subscriptioncenter", "email-preferences", "email_preferences", "email-settings", "email_settings",
+                 "confirm-subscription", "remove-me")
+_ACTING_HOSTS = ("list-manage.com",)  # Mailchimp's subscriber pages (profile, unsubscribe)
+_WORD_SPLIT = re.compile(r"[/?&=#;]+")
+
+
+def acts_on_subscription(url: str) -> bool:
+    """Whether opening ``url`` may act on a reader's subscription (unsubscribe, preferences, opt-out)."""
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return False
+    if any(host == name or host.endswith("." + name) for name in _ACTING_HOSTS):
+        return True
+    text = f"{unquote(parts.path)}?{unquote(parts.query)}".lower()
+    return "unsubscribe" in text or any(word.startswith(_ACTING_WORDS) for word in _WORD_SPLIT.split(text) if word)

@@ -24,9 +24,10 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from newsletter.config import Config, Tracking
+from newsletter.links import acts_on_subscription
 from newsletter.models import Issue
 from newsletter.presentation import IssueView
 
@@ -36,15 +37,6 @@ from newsletter.presentation import IssueView
 # appending to it would corrupt the tag.
 _MERGE_TAG = re.compile(r"\{\{|\{%|\*\||\|\*|<%|%%|\[[A-Z_]+\]", re.IGNORECASE)
 _PLACEHOLDER_HOST = "placeholder.invalid"  # build._placeholders(): the footer's links before a service swaps them
-_OPT_OUT = re.compile(r"unsubscribe", re.IGNORECASE)  # any service's unsubscribe page, not only ours
-# A path or query word opening with one of these names a page that acts on a subscription
-# (preferences, opt-out, subscription centre), as the check tells them ("voter-preferences" does not).
-_OPT_OUT_WORDS = ("unsub", "optout", "opt-out", "opt_out", "preferences", "prefs", "manage-subscription",
-                  "manage_subscription", "managesubscription", "subscription-center", "subscription_center",
-                  "subscriptioncenter", "email-preferences", "email_preferences", "email-settings", "email_settings",
-                  "confirm-subscription", "remove-me")
-_WORD_SPLIT = re.compile(r"[/?&=#;]+")
-_SUBSCRIBER_HOSTS = ("list-manage.com",)  # Mailchimp's subscriber pages (profile, unsubscribe)
 # RFC 3986 lets a query hold "/" and ":" unencoded; everything else outside "unreserved" is encoded.
 _SAFE = "-._~/:"
 
@@ -102,7 +94,7 @@ def trackable(url: str, *, exclude_hosts: Iterable[str] = (), never: Collection[
         return False
     if parts.scheme.lower() not in ("http", "https") or not host:
         return False
-    if host == _PLACEHOLDER_HOST or _acts_on_subscription(host, parts.path, parts.query):
+    if host == _PLACEHOLDER_HOST or acts_on_subscription(url):
         return False
     names = _host_forms(host)
     for excluded in exclude_hosts:
@@ -110,16 +102,6 @@ def trackable(url: str, *, exclude_hosts: Iterable[str] = (), never: Collection[
             if any(name == form or name.endswith("." + form) for name in names):
                 return False
     return True
-
-
-def _acts_on_subscription(host: str, path: str, query: str) -> bool:
-    """An unsubscribe, preferences or opt-out page, of any service: never tagged."""
-    host = host.lower()
-    if any(host == name or host.endswith("." + name) for name in _SUBSCRIBER_HOSTS):
-        return True
-    text = f"{unquote(path)}?{unquote(query)}"
-    words = _WORD_SPLIT.split(text.lower())
-    return bool(_OPT_OUT.search(text)) or any(word.startswith(_OPT_OUT_WORDS) for word in words if word)
 
 
 def _host_forms(host: str) -> set[str]:

@@ -631,6 +631,6 @@ def test_a_deleted_or_copied_template_counts_as_a_change(workspace: Path) -> Non
     ],
 )
 def test_which_links_are_never_fetched(url: str, acts: bool) -> None:
-    from newsletter.check.runner import acts_when_opened
+    from newsletter.links import acts_on_subscription
 
-    assert acts_when_opened(url) is acts
+    assert acts_on_subscription(url) is acts

@@ -341,3 +341,17 @@ def test_a_folder_with_a_garbled_name_is_named_not_entered(tmp_path: Path) -> No
     assert sorted(shown(p.path).rsplit("/", 1)[-1] + ": " + p.problem for p in problems) == [
         "caf\\xe9: its name is not UTF-8 text", "news\\x1b[31m: its name holds control characters"]
     assert all(p.hint.startswith("Rename the folder") for p in problems)
+
+
+@pytest.mark.parametrize("name", ["²⁰²⁶", "2026/1²", "２０２６"])
+def test_folders_named_with_other_digits_are_plain_folders(tmp_path: Path, name: str) -> None:
+    """'²'.isdigit() is true but int() refuses it: such a folder is not a year, and no traceback."""
+    from newsletter.config import Headings
+    from newsletter.content import load_articles
+    from newsletter.weeks import week_period
+
+    folder = tmp_path / name
+    folder.mkdir(parents=True)
+    (folder / "2026-11-24-story.txt").write_text("A headline\nWESTMINSTER – A story.\n", "utf-8")
+    articles, problems = load_articles(tmp_path, week_period("2026-W48"), Headings())
+    assert [a.headline for a in articles] == ["A headline"] and problems == []

@@ -64,6 +64,8 @@ def md(text: str) -> tuple[object, ...]:
         ("![Map](https://x.example/m.png)", Image("https://x.example/m.png", "Map")),
         ("![Map](https://x.example/m.png \"Route\"){width=1600 height=900}",
          Image("https://x.example/m.png", "Map", "Route", 1600, 900)),
+        # a size in other digits ("²" passes str.isdigit) is no size, and no traceback
+        ('![Map](https://x.example/m.png){width="²" height="９"}', Image("https://x.example/m.png", "Map")),
         ("| Clinic | Fee |\n|:--|--:|\n| Bolsa | $0 |\n| Magnolia |",
          Table(("left", "right"), ((Str("Clinic"),), (Str("Fee"),)),
                (((Str("Bolsa"),), (Str("$0"),)), ((Str("Magnolia"),), ())))),

@@ -248,7 +248,7 @@ class LinkChecker:
                 continue
             if size is None and kind == "image" and status < 300:
                 length = headers.get("content-length", "")
-                size = int(length) if length.isdigit() else None
+                size = int(length) if length.isascii() and length.isdigit() else None
             return _Answer(status, current, hop, size)
         raise AssertionError("unreachable: the last hop returns")  # pragma: no cover
 

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import click
 import httpx
@@ -52,6 +52,7 @@ from newsletter.check.rules import is_placeholder_host, offline_findings, url_ho
 from newsletter.check.scan import Scan, scan_email
 from newsletter.config import Config
 from newsletter.errors import CheckFailed, ContentError, shown
+from newsletter.links import acts_on_subscription
 from newsletter.weeks import Period, Selection, resolve
 
 if TYPE_CHECKING:
@@ -59,12 +60,6 @@ if TYPE_CHECKING:
 
 Echo = Callable[[str], Any]
 SPAM_THRESHOLD = 3.0
-# Addresses that act when opened: fetching an unsubscribe link can unsubscribe someone. A path
-# segment or query word that starts with one of these marks one ("voter-preferences" does not).
-_ACTING_WORDS = ("unsub", "optout", "opt-out", "opt_out", "preferences", "prefs", "manage-subscription",
-                 "manage_subscription", "managesubscription", "subscription-center", "subscription_center",
-                 "subscriptioncenter", "email-preferences", "email_preferences", "email-settings", "email_settings",
-                 "confirm-subscription", "remove-me")
 # Merge tags of the mailing services (matched after percent-decoding): *|UNSUB|*, {{ x }}, {% x %}, %%x%%, [[x]], {$x}.
 _MERGE_TAG = re.compile(r"\*\||\|\*|\{\{|\}\}|\{%|%\}|%%|\[\[|\]\]|\{\$|<%")
 
@@ -132,13 +127,21 @@ def edition_of(result: BuildResult, config: Config) -> Edition:
 
 
 def read_edition(folder: Path, config: Config) -> Edition | None:
-    """The edition as the last build left it in ``folder``, or None when its files are missing or damaged."""
+    """The edition as the last build left it in ``folder``, or None when its files are missing or damaged.
+
+    The three files are read from the build folder ``.current`` names at this moment, not through
+    their links one by one, so a build switching ``.current`` meanwhile (the preview's) cannot pair
+    one build's issue.json with another's email.html.
+    """
+    from newsletter.writer import current_build
+
+    built = folder / (current_build(folder) or "")
     try:
-        data = json.loads((folder / JSON_NAME).read_text("utf-8"))
+        data = json.loads((built / JSON_NAME).read_text("utf-8"))
         stories = tuple(StoryRef(str(s["id"]), str(s["headline"]), str(s["url"]), Path(s["source"]),
                                  bool(s["has_analysis"]), bool(s["has_impact"])) for s in data["stories"])
         return Edition(folder.name, folder, str(data["subject"]), str(data.get("preheader") or ""),
-                       (folder / HTML_NAME).read_text("utf-8"), (folder / TEXT_NAME).read_text("utf-8"),
+                       (built / HTML_NAME).read_text("utf-8"), (built / TEXT_NAME).read_text("utf-8"),
                        config.publication.language, stories, tuple(str(w) for w in data.get("warnings", [])))
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -219,7 +222,7 @@ def fetch_plan(config: Config, key: str, urls: list[tuple[str, str]]) -> tuple[l
             skipped["not web addresses (mailto:, tel:)"] += 1
         elif _MERGE_TAG.search(unquote(url)):
             skipped["holding a merge tag"] += 1
-        elif url in never or (kind == "link" and acts_when_opened(url)):
+        elif url in never or (kind == "link" and acts_on_subscription(url)):
             skipped["unsubscribe or preferences links, which can act when opened"] += 1
         elif url == standalone.view_online:
             skipped["web version, published with the send"] += 1
@@ -230,15 +233,6 @@ def fetch_plan(config: Config, key: str, urls: list[tuple[str, str]]) -> tuple[l
         else:
             fetch.append((url, kind))
     return fetch, skipped
-
-
-def acts_when_opened(url: str) -> bool:
-    """Whether opening ``url`` may do something (unsubscribe, change preferences): such a link is never fetched."""
-    parts = urlsplit(url.lower())
-    if (parts.hostname or "").endswith("list-manage.com"):  # Mailchimp's subscriber pages
-        return True
-    words = re.split(r"[/?&=#;]+", f"{unquote(parts.path)}?{unquote(parts.query)}")
-    return any(word.startswith(_ACTING_WORDS) for word in words if word)
 
 
 def link_findings(config: Config, edition: Edition, scan: Scan, sources: Sources, *, save_cache: bool = True,
