@@ -345,7 +345,8 @@ def build_warning_findings(edition: Edition, sources: Sources) -> Iterator[Findi
             # makes it an error, since the email would go out without a picture the editor meant.
             code = "image-not-https" if rest.startswith("image '") and rest.endswith(LEFT_OUT) else "build-warning"
             file, story = _source_of(path, sources)
-            yield Finding(code, rest, Location(file, int(line) if line.isascii() and line.isdigit() else None, story=story))
+            number = int(line) if line.isascii() and line.isdigit() else None
+            yield Finding(code, rest, Location(file, number, story=story))
         else:
             yield Finding("build-warning", warning, Location(edition.folder / "issue.json"))
 
