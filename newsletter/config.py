@@ -6,6 +6,7 @@ override the file. Unknown keys are errors (a typo must not silently fall back t
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import string
@@ -423,12 +424,19 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{shown(path)}: invalid TOML: {error}. {see('configuration')}") from None
 
 
+@functools.lru_cache(maxsize=8)
+def _lines(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """The settings file's lines, read once per version of the file (line_of is asked often)."""
+    return tuple(unicodedata.normalize("NFC", Path(path).read_text("utf-8-sig")).splitlines())
+
+
 def line_of(path: Path | None, section: str, key: str | None = None) -> str:
     """Best-effort 'file:line' of ``[section] key``, so an error points where to look."""
     if path is None:
         return "configuration"
     try:
-        lines = unicodedata.normalize("NFC", path.read_text("utf-8-sig")).splitlines()
+        stat = path.stat()
+        lines = _lines(str(path), stat.st_mtime_ns, stat.st_size)
     except (OSError, UnicodeDecodeError):
         return shown(path)
     in_section = section == ""  # "": a key before the first [table]
