@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsletter.errors import ConfigError, shown
@@ -504,8 +504,10 @@ def _check_table(table: dict[str, Any], section: str, name: str, path: Path | No
 
 def _section(cls: type, name: str, table: dict[str, Any], path: Path | None) -> Any:
     assert is_dataclass(cls)
-    hints = get_type_hints(cls)
-    known = {f.name for f in fields(cls)}
+    # The annotations as written (strings, under `from __future__ import annotations`): _coerce
+    # reads them as text, so typing.get_type_hints' evaluation would only cost time.
+    hints = {f.name: f.type for f in fields(cls)}
+    known = set(hints)
     kwargs: dict[str, Any] = {}
     for key, value in table.items():
         where = line_of(path, name, key)
