@@ -93,3 +93,16 @@ def artifacts() -> Path:
     """Where tests keep screenshots for people to look at (tests/artifacts/, git-ignored)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def listmonk(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A loopback listmonk (tests/servers.py) the sample workspace's settings point at."""
+    from tests.servers import FakeListmonk, serve
+
+    fake = FakeListmonk()
+    with serve(fake) as url:
+        for key, value in {"API_URL": url, "USERNAME": fake.username, "TOKEN": fake.token, "LIST_IDS": "3",
+                           "RETRY_BASE_DELAY": "0.01", "TIMEOUT": "5"}.items():
+            monkeypatch.setenv(f"NEWSLETTER_LISTMONK_{key}", value)
+        yield fake

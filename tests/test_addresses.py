@@ -71,16 +71,6 @@ def test_the_eml_from_header_keeps_the_name_whole(workspace: Path, name: str, ex
     assert not message.defects
 
 
-@pytest.fixture
-def listmonk(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeListmonk]:
-    fake = FakeListmonk()
-    with serve(fake) as url:
-        for key, value in {"API_URL": url, "USERNAME": fake.username, "TOKEN": fake.token, "LIST_IDS": "3",
-                           "RETRY_BASE_DELAY": "0.01", "TIMEOUT": "5"}.items():
-            monkeypatch.setenv(f"NEWSLETTER_LISTMONK_{key}", value)
-        yield fake
-
-
 def test_listmonk_from_email_is_quoted(workspace: Path, listmonk: FakeListmonk) -> None:
     set_sender_name(workspace, '"Saigon Sentinel, Inc."')
     result = run("export", "--to", "listmonk", *WEEK)

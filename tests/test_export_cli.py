@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,16 +23,6 @@ def run(*args: str) -> Result:
 
 def all_files_text(folder: Path) -> str:
     return "\n".join(p.read_text("utf-8", "replace") for p in folder.rglob("*") if p.is_file())
-
-
-@pytest.fixture
-def listmonk(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeListmonk]:
-    fake = FakeListmonk()
-    with serve(fake) as url:
-        for key, value in {"API_URL": url, "USERNAME": fake.username, "TOKEN": fake.token, "LIST_IDS": "3",
-                           "RETRY_BASE_DELAY": "0.01", "TIMEOUT": "5"}.items():
-            monkeypatch.setenv(f"NEWSLETTER_LISTMONK_{key}", value)
-        yield fake
 
 
 def test_list_shows_every_service_and_its_settings() -> None:

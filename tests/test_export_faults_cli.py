@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 from newsletter.cli import cli
 from tests.conftest import SAMPLE_WEEK
-from tests.servers import FakeListmonk, Fault, serve
+from tests.servers import FakeListmonk, Fault
 from tests.servers_harness import MORE, Harness, wired
 
 pytestmark = pytest.mark.server
@@ -20,16 +20,6 @@ WEEK = ["--week", SAMPLE_WEEK]
 
 def run(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args))
-
-
-@pytest.fixture
-def listmonk(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeListmonk]:
-    fake = FakeListmonk()
-    with serve(fake) as url:
-        for key, value in {"API_URL": url, "USERNAME": fake.username, "TOKEN": fake.token, "LIST_IDS": "3",
-                           "RETRY_BASE_DELAY": "0.01", "TIMEOUT": "5"}.items():
-            monkeypatch.setenv(f"NEWSLETTER_LISTMONK_{key}", value)
-        yield fake
 
 
 @pytest.fixture(params=["listmonk", *MORE])

@@ -316,6 +316,14 @@ class Service:
                               f"[export.{self.name}] view_online) must be \"archive\" or \"service\", not {choice!r}.")
         return tags if choice == "service" else replace(tags, view_online=job.standalone_links.view_online)
 
+    def integers(self, key: str) -> list[int]:
+        """A setting of comma-separated whole numbers (list ids, a template id); ConfigError naming it if not."""
+        try:
+            return [int(item) for item in split_list(self.values.get(key))]
+        except ValueError:
+            raise ConfigError(f"{self.label} {key} must be numbers separated by commas ({self.env_name(key)} or "
+                              f"[export.{self.name}] {key}), not {self.values.get(key)!r}.") from None
+
     def number(self, key: str) -> float:
         """A numeric setting (0 when unset); not a finite number of zero or more is a ConfigError."""
         value = self.values.get(key) or "0"

@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 
 import httpx
 
-from newsletter.errors import ConfigError
 from newsletter.models import Links
 from newsletter.services.base import (
     DRY_ID,
@@ -22,7 +21,6 @@ from newsletter.services.base import (
     Setting,
     draft_name,
     prepare_email,
-    split_list,
 )
 
 # Brevo Template Language (https://help.brevo.com/hc/en-us/articles/4402386448530): {{ ... }}
@@ -92,13 +90,6 @@ class BrevoService(HttpService):
     def auth_headers(self) -> dict[str, str]:
         # The API key goes in an "api-key" header (securitySchemes of Brevo's OpenAPI file).
         return {"api-key": self.get("api_key")}
-
-    def integers(self, key: str) -> list[int]:
-        try:
-            return [int(item) for item in split_list(self.values.get(key))]
-        except ValueError:
-            raise ConfigError(f"Brevo {key} must be numbers separated by commas ({self.env_name(key)} or "
-                              f"[export.brevo] {key}), not {self.values.get(key)!r}.") from None
 
     def error_message(self, response: httpx.Response) -> str:
         # Errors are {"code": ..., "message": ...}; a refused test send also lists the addresses

@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 import click
 import httpx
 
-from newsletter.errors import ConfigError
 from newsletter.models import Links
 from newsletter.services.base import (
     DRY_ID,
@@ -22,7 +21,6 @@ from newsletter.services.base import (
     Setting,
     draft_name,
     prepare_email,
-    split_list,
 )
 
 # Kit's emails are Liquid templates. {{ unsubscribe_url }}: "Custom HTML email templates: FAQs &
@@ -91,13 +89,6 @@ class KitService(HttpService):
     def auth_headers(self) -> dict[str, str]:
         # "X-Kit-Api-Key" (securitySchemes of Kit's OpenAPI file).
         return {"X-Kit-Api-Key": self.get("api_key")}
-
-    def integers(self, key: str) -> list[int]:
-        try:
-            return [int(item) for item in split_list(self.values.get(key))]
-        except ValueError:
-            raise ConfigError(f"Kit {key} must be numbers separated by commas ({self.env_name(key)} or "
-                              f"[export.kit] {key}), not {self.values.get(key)!r}.") from None
 
     def error_message(self, response: httpx.Response) -> str:
         # Errors are {"errors": ["...", ...]}.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from newsletter.errors import ConfigError
 from newsletter.mime import display_address
 from newsletter.models import Links
 from newsletter.services.base import (
@@ -19,7 +18,6 @@ from newsletter.services.base import (
     Response,
     Setting,
     prepare_email,
-    split_list,
 )
 
 # https://listmonk.app/docs/apis/campaigns/ : every answer is {"data": ...}; a campaign's id is a number.
@@ -71,20 +69,13 @@ class ListmonkService(HttpService):
         # https://listmonk.app/docs/apis/apis/ : "Authorization: token api_user:token"
         return {"Authorization": f"token {self.get('username')}:{self.get('token')}"}
 
-    def list_ids(self) -> list[int]:
-        try:
-            return [int(item) for item in split_list(self.get("list_ids"))]
-        except ValueError:
-            raise ConfigError(f"listmonk list_ids must be numbers separated by commas (NEWSLETTER_LISTMONK_LIST_IDS or "
-                              f"[export.listmonk] list_ids), not {self.get('list_ids')!r}.") from None
-
     def build_payload(self, job: ExportJob) -> dict[str, Any]:
         email = prepare_email(job.email, self.footer_tags(job, MERGE_TAGS), neutralise)
         sender = job.config.sender
         body: dict[str, Any] = {
             "name": f"{job.config.publication.name} {job.issue_key}",
             "subject": email.subject,
-            "lists": self.list_ids(),
+            "lists": self.integers("list_ids"),
             "from_email": display_address(sender.name or job.config.publication.name, sender.email),
             "content_type": "html",
             "messenger": "email",
