@@ -53,6 +53,11 @@ DATE_PREFIX = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[-_ .]|$)")
 FRONT_MATTER_KEYS = {"title", "date", "url", "section", "summary", "author", "image", "image_alt", "lang", "tags"}
 TEXT_KEYS = ("title", "url", "section", "summary", "author", "image", "image_alt", "lang")
 FRONT_MATTER_KEYS |= {"source", "source_id"}  # written by `newsletter gather` (docs/sources.md)
+# The story picture's size in pixels: without it the email can only guess the ratio (16:9), and
+# Outlook for Windows draws the picture at the guessed height.
+PIXEL_KEYS = ("image_width", "image_height")
+FRONT_MATTER_KEYS |= set(PIXEL_KEYS)
+MAX_PIXELS = 20_000  # as for a picture in the text ({width=.. height=..})
 # A setext heading's underline, which follows a Markdown headline on the first line
 _SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 
@@ -545,6 +550,11 @@ def read_article(path: Path, headings: Headings, tz: tzinfo | None = None) -> Ar
     elif image and not image_alt:
         warnings.append(f"{shown(path)}:{_meta_line(source, 'image')}: image has no image_alt; describe the picture "
                         "for readers who cannot see it")
+    width, height = (_meta_pixels(source, key) for key in PIXEL_KEYS)
+    for key, value in zip(PIXEL_KEYS, (width, height), strict=True):
+        if value is not None and not image:
+            warnings.append(f"{shown(path)}:{_meta_line(source, key)}: {key} is set but there is no image; it sizes "
+                            "nothing (add image: or remove the line)")
     return Article(
         path=path,
         headline=_clean(title),
@@ -558,6 +568,8 @@ def read_article(path: Path, headings: Headings, tz: tzinfo | None = None) -> Ar
         author=_meta_str(source, "author"),
         image=image,
         image_alt=image_alt,
+        image_width=width,
+        image_height=height,
         lang=_meta_str(source, "lang"),
         tags=meta_tags(source),
         warnings=tuple(warnings),
@@ -592,6 +604,8 @@ def _check_meta(source: Source) -> None:
             )
         if key in TEXT_KEYS or key == "date":
             _meta_str(source, key)
+        elif key in PIXEL_KEYS:
+            _meta_pixels(source, key)
         elif key == "tags" and not _is_word_list(value):
             raise ContentError(source.path, "front matter 'tags' must be a list of words",
                                "Write 'tags: [health, environment]'.", line)
@@ -621,6 +635,26 @@ def _meta_str(source: Source, key: str) -> str | None:
         )
     text = strip_invisible(str(value)) if value is not None else ""
     return _clean(text) if text.strip() else None
+
+
+def _meta_pixels(source: Source, key: str) -> int | None:
+    """``image_width: 1200`` as 1200: a whole number of pixels from 1 to MAX_PIXELS, else a ContentError."""
+    value = source.meta.get(key)
+    text = "" if isinstance(value, (dict, list)) else strip_invisible(str(value or "")).strip()
+    if value is None or (not text and not isinstance(value, (dict, list))):
+        return None  # missing or empty: not set, like every key
+    # ASCII digits only ("١٢٠٠".isdigit() is true too), and few of them (int() refuses 4,300)
+    if text.isascii() and text.isdigit() and len(text) <= 6 and 0 < int(text) <= MAX_PIXELS:
+        return int(text)
+    dimension = key.removeprefix("image_")
+    typed = f", not '{text if len(text) <= 40 else text[:40] + '…'}'" if text else ""
+    raise ContentError(
+        source.path,
+        f"front matter '{key}' must be a whole number of pixels from 1 to {MAX_PIXELS}{typed}",
+        f"Write the picture's {dimension} in pixels, digits only, as in '{key}: "
+        f"{1200 if dimension == 'width' else 800}'; leave the line out if you do not know it.",
+        _meta_line(source, key),
+    )
 
 
 def meta_tags(source: Source) -> tuple[str, ...]:

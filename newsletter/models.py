@@ -29,6 +29,8 @@ class Article:
     author: str | None = None
     image: str | None = None
     image_alt: str | None = None
+    image_width: int | None = None  # the picture's size in pixels, as front matter states it
+    image_height: int | None = None
     lang: str | None = None
     tags: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
@@ -55,6 +57,8 @@ class Story:
     author: str | None = None
     image: str | None = None
     image_alt: str | None = None
+    image_width: int | None = None  # pixels; None when unknown (presentation then assumes 16:9)
+    image_height: int | None = None
     lang: str | None = None
     tags: tuple[str, ...] = ()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from newsletter.config import Config
 from newsletter.content import DATE_PREFIX, is_markdown
-from newsletter.document import Block, Para, blocks_text, para
+from newsletter.document import Block, Emph, Image, LineBreak, Link, Para, SoftBreak, Str, blocks_text, para
 from newsletter.errors import shown
 from newsletter.links import image_source, link_target, scheme
 from newsletter.markdown import read_inline
@@ -54,16 +54,20 @@ def to_story(article: Article, config: Config) -> Story:
         author=article.author,
         image=image_source(article.image) if article.image else None,
         image_alt=article.image_alt,
+        image_width=article.image_width,
+        image_height=article.image_height,
         lang=article.lang or detect_language(article, config.publication.language),
         tags=article.tags,
     )
 
 
 def story_lede(article: Article) -> tuple[Block, tuple[Block, ...]]:
-    """(lede, the rest of the story): the summary, else the story's first paragraph.
+    """(lede, the rest of the story): the summary, else the story's first paragraph of words.
 
     A summary in a Markdown file is inline Markdown (emphasis, links); in a plain-text file it
-    is literal. Blocks before the first paragraph (a picture, say) stay in the story.
+    is literal. Blocks before the first paragraph (a picture, say) stay in the story. A
+    paragraph of pictures (a WordPress post's featured picture linked to its full size) or the
+    caption under a picture is not the lede; the next paragraph is.
     """
     body = article.body
     if article.summary:
@@ -71,12 +75,42 @@ def story_lede(article: Article) -> tuple[Block, tuple[Block, ...]]:
             inlines, _ = read_inline(article.summary)  # its warnings: story_warnings()
             return Para(inlines), body
         return para(article.summary), body
-    first = next((i for i, block in enumerate(body) if isinstance(block, Para)), None)
+    paragraphs = [i for i, block in enumerate(body) if isinstance(block, Para)]
+    first = next((i for i in paragraphs if _has_words(body, i)), paragraphs[0] if paragraphs else None)
     if first is not None:
         return body[first], body[:first] + body[first + 1 :]
     if body:
         return body[0], body[1:]
     return (article.analysis or article.impact)[0], ()
+
+
+def _has_words(body: tuple[Block, ...], index: int) -> bool:
+    """Whether ``body[index]`` is a paragraph of words: not pictures, nor the caption under one."""
+    if _is_picture(body[index]):
+        return False
+    return not (index and _is_picture(body[index - 1]) and _is_caption(body[index]))
+
+
+def _is_picture(block: Block) -> bool:
+    """A picture standing alone, or a paragraph of nothing but pictures (each may be a link, as
+    WordPress links a picture to its full size), perhaps with its caption in italics."""
+    if isinstance(block, Image):
+        return True
+    if not isinstance(block, Para):
+        return False
+    pictures = 0
+    for node in block.inlines:
+        if isinstance(node, Image) or (isinstance(node, Link) and node.inlines
+                                       and all(isinstance(n, Image) for n in node.inlines)):
+            pictures += 1
+        elif not (isinstance(node, (SoftBreak, LineBreak, Emph)) or (isinstance(node, Str) and not node.text.strip())):
+            return False
+    return pictures > 0
+
+
+def _is_caption(block: Block) -> bool:
+    """A paragraph all in italics: what a figure's caption becomes (newsletter gather writes it so)."""
+    return isinstance(block, Para) and len(block.inlines) == 1 and isinstance(block.inlines[0], Emph)
 
 
 def story_url(article: Article, config: Config) -> str:

@@ -3,7 +3,9 @@
 ``present_issue(issue, config)`` computes an ``IssueView``: per story the lede, the lead
 story's further blocks, the analysis and impact after shortening (with the "…" mark already
 in place), the labels in the story's language, the section label, the date text, every
-picture sized for the 552 px content column, and the editor's intro as blocks. The MJML theme
+picture sized for the 552 px content column (the story's own picture at the ratio its front
+matter states, and shown once: a picture of its text that repeats it is left out, see
+``without_picture``), and the editor's intro as blocks. The MJML theme
 (newsletter.render) and the plain-text writer (newsletter.text) both read only this model, so
 the two parts of the email can never tell different stories; a web page made from the same
 model (the archive) tells the same one too.
@@ -17,21 +19,30 @@ has the level it takes in the email's outline (h1 masthead, h2 headlines, h3 par
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from newsletter.config import Config
 from newsletter.document import (
     Block,
     BlockQuote,
     BulletList,
+    Emph,
     Heading,
     Image,
+    Inline,
+    LineBreak,
     Link,
     OrderedList,
     Para,
+    Plain,
+    SoftBreak,
     Str,
+    Strikeout,
+    Strong,
     map_inlines,
     walk,
 )
@@ -155,6 +166,11 @@ def present_story(story: Story, config: Config, lead: bool = False) -> StoryView
     cut = False
     # a body that still holds its lede (a summary repeating the first paragraph) shows it once
     rest = story.body[1:] if story.body and story.body[0].text == story.lede.text else story.body
+    lede: tuple[Block, ...] = (story.lede,)
+    analysis, impact = story.analysis, story.impact
+    hidden: list[Image] = []
+    if story.image:  # the story's own picture is shown once, above the text (gathered posts often repeat it)
+        lede, rest, analysis, impact = (without_picture(b, story.image, hidden) for b in (lede, rest, analysis, impact))
     if lead and rest:
         result = shorten(rest, theme.lead_words)
         more, cut = mark(result.blocks, result.shortened), result.shortened
@@ -165,12 +181,12 @@ def present_story(story: Story, config: Config, lead: bool = False) -> StoryView
         section=theme.section_label(story.section),
         lang=story_lang(story, config),
         is_lead=lead,
-        lede=prepare((story.lede,), STORY_LEVEL),
+        lede=prepare(lede, STORY_LEVEL),
         more=prepare(more, STORY_LEVEL),
         more_shortened=cut,
-        analysis=_part("analysis", labels.text("analysis"), story.analysis, theme.max_words_analysis),
-        impact=_part("impact", labels.text("impact"), story.impact, theme.max_words_impact),
-        image=_story_image(story, lead),
+        analysis=_part("analysis", labels.text("analysis"), analysis, theme.max_words_analysis),
+        impact=_part("impact", labels.text("impact"), impact, theme.max_words_impact),
+        image=_story_image(story, lead, hidden),
         author=story.author,
         date=labels.date_text(story.date),
         read_more=labels.text("read_more", headline=story.headline),
@@ -245,7 +261,110 @@ def fit(image: Image, width: int = CONTENT_WIDTH) -> Image:
     return replace(image, width=width, height=round(width * DEFAULT_RATIO))
 
 
-def _story_image(story: Story, lead: bool) -> Image | None:
+def _story_image(story: Story, lead: bool, hidden: list[Image]) -> Image | None:
+    """The story's picture sized for its place: the front matter's size, else the size the text
+    states for the very same file where it was hidden; its alt text, else the hidden one's."""
     if not story.image:
         return None
-    return fit(Image(story.image, story.image_alt or ""), CONTENT_WIDTH if lead else THUMBNAIL_WIDTH)
+    width, height = story.image_width, story.image_height
+    if width is None and height is None:
+        stated = next((p for p in hidden if p.src == story.image and (p.width or p.height)), None)
+        width, height = (stated.width, stated.height) if stated else (None, None)
+    alt = story.image_alt or next((p.alt for p in hidden if p.alt), "")
+    return fit(Image(story.image, alt, width=width, height=height), CONTENT_WIDTH if lead else THUMBNAIL_WIDTH)
+
+
+# WordPress serves each upload in several sizes named after the original: photo.jpg,
+# photo-1024x683.jpg, and photo-scaled.jpg for a large original it scaled down on upload
+# (https://developer.wordpress.org/reference/classes/wp_image_editor/get_suffix/,
+# https://make.wordpress.org/core/2019/10/09/introducing-handling-of-big-images-in-wordpress-5-3/).
+_WORDPRESS_SIZE = re.compile(r"-(?:\d{1,5}x\d{1,5}|scaled)(?=\.[A-Za-z0-9]{2,5}$)", re.IGNORECASE)
+
+
+def same_picture(one: str, other: str) -> bool:
+    """Whether two picture URLs show one picture: the same address (a ``#fragment`` aside), or
+    the same file in another of WordPress's sizes (``photo-1024x683.jpg`` is ``photo.jpg``).
+    A different query string is a different picture (``image.php?id=2``)."""
+    return _picture_key(one) == _picture_key(other)
+
+
+def _picture_key(url: str) -> tuple[str, str, str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower(), _WORDPRESS_SIZE.sub("", parts.path), parts.query
+
+
+def without_picture(blocks: tuple[Block, ...], src: str, hidden: list[Image]) -> tuple[Block, ...]:
+    """``blocks`` without the picture at ``src`` (in any of its sizes, see ``same_picture``),
+    standing alone, inside a paragraph, or linked; each one taken out is appended to ``hidden``.
+    A paragraph, link, list item or quote left empty by it goes too; the words around it stay."""
+    if not any(isinstance(n, Image) and same_picture(n.src, src) for n in walk(blocks)):
+        return blocks  # most text does not repeat its picture: nothing to rebuild
+    kept: list[Block] = []
+    for block in blocks:
+        if isinstance(block, Image):
+            if same_picture(block.src, src):
+                hidden.append(block)
+                continue
+        elif isinstance(block, (Para, Plain, Heading)):
+            inlines = _without_picture(block.inlines, src, hidden)
+            if inlines is not block.inlines:
+                if not _shows_anything(inlines):
+                    continue
+                block = replace(block, inlines=inlines)
+        elif isinstance(block, (BulletList, OrderedList)):
+            items = tuple(without_picture(item, src, hidden) for item in block.items)
+            items = tuple(new for new, old in zip(items, block.items, strict=True) if new or not old)
+            if not items and block.items:
+                continue
+            block = replace(block, items=items)
+        elif isinstance(block, BlockQuote):
+            inner = without_picture(block.blocks, src, hidden)
+            if not inner and block.blocks:
+                continue
+            block = replace(block, blocks=inner)
+        kept.append(block)  # a table keeps its cells as they are: its shape is its meaning
+    return tuple(kept)
+
+
+def _without_picture(inlines: tuple[Inline, ...], src: str, hidden: list[Image]) -> tuple[Inline, ...]:
+    """``inlines`` without the picture; the run is returned unchanged (the same tuple) when it is not there."""
+    kept: list[Inline] = []
+    gap = False  # a picture was just taken out: the space after it may double the one before it
+    for node in inlines:
+        if isinstance(node, Image) and same_picture(node.src, src):
+            hidden.append(node)
+            gap = True
+            continue
+        if isinstance(node, (Emph, Strong, Strikeout, Link)):
+            inner = _without_picture(node.inlines, src, hidden)
+            if inner is not node.inlines:
+                if not _shows_anything(inner):
+                    gap = True
+                    continue  # a link around the picture alone (to its full size) goes with it
+                node = replace(node, inlines=inner)
+        before = kept[-1] if kept else None
+        if gap and isinstance(node, Str) and isinstance(before, Str) and before.text[-1:].isspace():
+            # "SEATTLE – " + " The ferry": the picture between them leaves one space, not two
+            kept.pop()
+            node = Str(before.text + node.text.lstrip())
+        gap = False
+        kept.append(node)
+    if len(kept) == len(inlines) and all(a is b for a, b in zip(kept, inlines, strict=True)):
+        return inlines
+    while kept and _blank(kept[0]):
+        kept.pop(0)
+    while kept and _blank(kept[-1]):
+        kept.pop()
+    if kept and isinstance(kept[0], Str):
+        kept[0] = Str(kept[0].text.lstrip())
+    if kept and isinstance(kept[-1], Str):
+        kept[-1] = Str(kept[-1].text.rstrip())
+    return tuple(kept)
+
+
+def _blank(node: Inline) -> bool:
+    return isinstance(node, (SoftBreak, LineBreak)) or (isinstance(node, Str) and not node.text.strip())
+
+
+def _shows_anything(inlines: tuple[Inline, ...]) -> bool:
+    return any(not _blank(node) for node in inlines)

@@ -12,7 +12,8 @@ from newsletter.config import Config, Theme
 from newsletter.document import Image, Link, Para, Str
 from newsletter.inline import inline_css
 from newsletter.markdown import read_markdown
-from newsletter.presentation import CONTENT_WIDTH, MARK, THUMBNAIL_WIDTH, fit, present_issue
+from newsletter.models import Story
+from newsletter.presentation import CONTENT_WIDTH, MARK, THUMBNAIL_WIDTH, fit, present_issue, same_picture
 from newsletter.render import render_email
 from newsletter.text import WIDTH, plain_text
 from tests.emailgen import PLACEHOLDERS, make_issue, make_story, para
@@ -31,7 +32,12 @@ def both_parts(body: str = "", analysis: str = "", intro: str = "", config: Conf
     fields: dict[str, object] = {"lede": para("The lede."), "body": blocks(body) if body else (), **story}
     if analysis:
         fields["analysis"] = blocks(analysis)
-    issue = make_issue(stories=(make_story(0, **fields), make_story(1)), intro=intro)
+    return lead_parts(replace(make_story(0), **fields), intro, config)  # type: ignore[arg-type]
+
+
+def lead_parts(lead: Story, intro: str = "", config: Config | None = None) -> tuple[str, str]:
+    """(HTML of the lead card, the lead story's text) for this lead story."""
+    issue = make_issue(stories=(lead, make_story(1)), intro=intro)
     config = config or Config()
     view = present_issue(issue, config)
     html = inline_css(render_email(view, config, PLACEHOLDERS))
@@ -186,6 +192,99 @@ def test_every_story_picture_is_shown_the_lead_large(tmp_path: object) -> None:
     assert [p["alt"] for p in pictures] == [s.image_alt for s in stories]
     assert [int(p["width"]) for p in pictures] == [CONTENT_WIDTH, THUMBNAIL_WIDTH, THUMBNAIL_WIDTH]
     assert all("max-width" in p["style"] and "height:auto" in p["style"].replace(" ", "") for p in pictures)
+
+
+@pytest.mark.parametrize(("size", "lead", "thumbnail"), [
+    ((1200, 800), (552, 368), (184, 123)),  # a 3:2 photo stays 3:2, not the default 16:9
+    ((800, 1000), (552, 690), (184, 230)),  # portrait
+    ((400, 300), (400, 300), (184, 138)),  # never enlarged beyond its own width
+    ((1600, None), (552, 310), (184, 104)),  # one without the other: the other as without a size
+    ((None, 900), (552, 310), (184, 104)),
+    ((None, None), (552, 310), (184, 104)),
+])
+def test_the_story_picture_keeps_its_stated_ratio_in_both_places(
+        size: tuple[int | None, int | None], lead: tuple[int, int], thumbnail: tuple[int, int]) -> None:
+    stories = tuple(make_story(n, image=True, image_width=size[0], image_height=size[1]) for n in range(2))
+    view = present_issue(make_issue(stories=stories), Config())
+    shown = [(s.image.width, s.image.height) for s in view.stories if s.image]
+    assert shown == [lead, thumbnail]
+    html = inline_css(render_email(view, Config(), PLACEHOLDERS))
+    pictures = Page(html).all("img")
+    assert [(int(p["width"]), int(p["height"])) for p in pictures] == [lead, thumbnail]
+
+
+FERRY = "https://news.example/media/2026/11/ferry.jpg"
+UPLOADS = "https://news.example/wp-content/uploads/2026/11"
+
+
+@pytest.mark.parametrize(("image", "body", "analysis", "pictures", "text"), [
+    # the story's picture again at the top of its text, as gathered WordPress posts often begin
+    (FERRY, f"![The ferry at the pier]({FERRY})\n\nThe ferry runs again.", "", [FERRY],
+     "The ferry runs again."),
+    # the same file in another of WordPress's sizes, with or without its size, linked to the full one
+    (f"{UPLOADS}/ferry.jpg", f"![Pier]({UPLOADS}/ferry-1024x683.jpg){{width=1024 height=683}}\n\nIt runs.", "",
+     [f"{UPLOADS}/ferry.jpg"], "It runs."),
+    (f"{UPLOADS}/ferry-1536x1024.jpg", f"[![Pier]({UPLOADS}/ferry-300x200.jpg)]({UPLOADS}/ferry.jpg)\n\nIt runs.",
+     "", [f"{UPLOADS}/ferry-1536x1024.jpg"], "It runs."),
+    (f"{UPLOADS}/ferry-scaled.jpg", f"![Pier]({UPLOADS}/ferry.jpg)\n\nIt runs.", "", [f"{UPLOADS}/ferry-scaled.jpg"],
+     "It runs."),
+    # inside a sentence: the picture goes, the words stay
+    (FERRY, f"The ferry ![Pier]({FERRY}) docks at noon.", "", [FERRY], "The ferry docks at noon."),
+    # further down the text, and in the analysis: shown once, at the top
+    (FERRY, f"It runs.\n\n![Pier]({FERRY})", f"Why:\n\n![Pier]({FERRY})", [FERRY], "It runs."),
+    # other pictures are the story's own: kept
+    (FERRY, "It runs.\n\n![Route](https://news.example/media/2026/11/ferry-route.jpg)", "",
+     [FERRY, "https://news.example/media/2026/11/ferry-route.jpg"], "[Route]"),
+    (FERRY, "It runs.\n\n![Pier](https://cdn.example/media/2026/11/ferry.jpg)", "",
+     [FERRY, "https://cdn.example/media/2026/11/ferry.jpg"], "[Pier]"),
+    (FERRY, f"It runs.\n\n![Pier]({FERRY}?crop=left)", "", [FERRY, f"{FERRY}?crop=left"], "[Pier]"),
+    (f"{UPLOADS}/ferry.jpg", f"It runs.\n\n![Pier]({UPLOADS}/ferry-2.jpg)", "",
+     [f"{UPLOADS}/ferry.jpg", f"{UPLOADS}/ferry-2.jpg"], "[Pier]"),
+])
+def test_the_story_picture_is_shown_once_in_both_parts(image: str, body: str, analysis: str, pictures: list[str],
+                                                       text: str) -> None:
+    card, story = both_parts(body=body, analysis=analysis, image=image, image_alt="The ferry at the pier")
+    assert [p["src"] for p in Page(card).all("img")] == pictures
+    assert story.count("[The ferry at the pier]") == 1
+    assert story.count("[") == len(pictures)  # each picture's [alt] once; no other brackets in these stories
+    assert text in " ".join(story.split())
+
+
+@pytest.mark.parametrize(("other", "same"), [
+    (f"{UPLOADS}/ferry.jpg", True),
+    (f"{UPLOADS}/ferry.jpg#top", True),
+    ("https://NEWS.example/wp-content/uploads/2026/11/ferry.jpg", True),
+    (f"{UPLOADS}/ferry-1024x683.jpg", True),
+    (f"{UPLOADS}/ferry-150x150.jpg", True),
+    (f"{UPLOADS}/ferry-scaled.jpg", True),
+    (f"{UPLOADS}/ferry-1024x683.png", False),  # another file
+    (f"{UPLOADS}/ferry-boat.jpg", False),
+    (f"{UPLOADS}/ferry-1024.jpg", False),
+    (f"{UPLOADS}/ferry.jpg?v=2", False),  # a query may name another picture (image.php?id=2)
+    ("https://news.example/wp-content/uploads/2025/11/ferry.jpg", False),
+    (f"{UPLOADS.replace('news.', 'cdn.')}/ferry.jpg", False),
+])
+def test_the_same_picture_in_another_wordpress_size(other: str, same: bool) -> None:
+    assert same_picture(f"{UPLOADS}/ferry.jpg", other) is same
+    assert same_picture(other, f"{UPLOADS}/ferry.jpg") is same
+
+
+def test_the_picture_shown_takes_the_hidden_ones_description_and_size() -> None:
+    """A hand-written story picture without image_alt or a size, repeated with both in the text."""
+    card, story = both_parts(body=f"![The ferry at the pier]({FERRY}){{width=1200 height=800}}\n\nIt runs.",
+                             image=FERRY, image_alt=None)
+    (picture,) = Page(card).all("img")
+    assert (picture["alt"], picture["width"], picture["height"]) == ("The ferry at the pier", "552", "368")
+    assert story.count("[The ferry at the pier]") == 1
+
+
+def test_a_lede_that_holds_the_story_picture_keeps_its_words() -> None:
+    lede = blocks(f"SEATTLE – ![Pier]({FERRY}) The ferry runs again.")[0]
+    view = present_issue(make_issue(stories=(make_story(0), replace(make_story(1), image=FERRY, lede=lede))),
+                         Config())
+    second = view.stories[1]
+    assert [b.text for b in second.lede] == ["SEATTLE – The ferry runs again."]
+    assert second.image is not None and second.image.src == FERRY
 
 
 def test_the_intro_is_markdown_through_the_same_pipeline() -> None:

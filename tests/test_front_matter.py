@@ -216,3 +216,56 @@ def test_bad_dates_through_the_cli(workspace: Path) -> None:
     assert "content/2026-11-24-feb.md:3: front matter date 2026-02-30 is not a day that exists" in result.stderr
     assert "content/2026-11-31-oops.txt: the date in its name is wrong: 2026-11-31 is not a day" in result.stderr
     assert "has no date" not in result.stderr
+
+
+# ---- the story picture's size ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("front", "expected"),
+    [
+        ("image_width: 1200\nimage_height: 800\n", (1200, 800)),
+        ("image_width: '1200'\nimage_height: \"800\"\n", (1200, 800)),  # quoted: the same number
+        ("image_width: 1600\n", (1600, None)),  # one without the other: the other is derived
+        ("image_height: 900\n", (None, 900)),
+        ("image_width: 20000\nimage_height: 1\n", (20000, 1)),  # the bounds themselves
+        ("image_width:\nimage_height: ~\n", (None, None)),  # empty: not set
+        ("", (None, None)),
+    ],
+)
+def test_the_story_pictures_size_is_whole_pixels(tmp_path: Path, front: str, expected: tuple[int | None, ...]) -> None:
+    path = article(tmp_path, f"title: Ferry\nimage: https://x.example/ferry.jpg\nimage_alt: The ferry\n{front}")
+    found = read_article(path, H)
+    assert (found.image_width, found.image_height) == expected
+    assert found.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("0", "'image_width' must be a whole number of pixels from 1 to 20000, not '0'"),
+        ("-640", "not '-640'"),
+        ("1200.5", "not '1200.5'"),
+        ("1200px", "not '1200px'"),
+        ("wide", "not 'wide'"),
+        ("1e3", "not '1e3'"),
+        ("١٢٠٠", "not '١٢٠٠'"),  # Arabic-Indic digits: isdigit() says yes, a size says no
+        ("20001", "not '20001'"),
+        ("9" * 5000, "not '" + "9" * 40 + "…'"),  # int() refuses 4,300 digits; the message is cut short
+        ("[1200, 800]", "'image_width' must be a whole number of pixels"),
+    ],
+)
+def test_a_wrong_picture_size_names_the_line_and_what_to_write(tmp_path: Path, value: str, problem: str) -> None:
+    path = article(tmp_path, f"title: Ferry\nimage: https://x.example/ferry.jpg\nimage_alt: The ferry\n"
+                             f"image_width: {value}\nimage_height: 800\n")
+    with pytest.raises(ContentError) as caught:
+        read_article(path, H)
+    assert problem in caught.value.problem
+    assert caught.value.line == 5
+    assert "image_width: 1200" in caught.value.hint and "width in pixels" in caught.value.hint
+
+
+def test_a_picture_size_without_a_picture_is_a_warning(tmp_path: Path) -> None:
+    path = article(tmp_path, "title: Ferry\nimage_height: 800\n")
+    assert read_article(path, H).warnings == (
+        f"{path}:3: image_height is set but there is no image; it sizes nothing (add image: or remove the line)",)

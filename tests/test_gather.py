@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -168,6 +169,8 @@ def test_what_is_kept_from_a_wordpress_rss_post(site: Website, ws: Path) -> None
         # no summary: the feed's description is only the story's opening cut short
         "image": f"{fx.SITE}/wp-content/uploads/2026/11/pact-signing.jpg",  # media:content
         "image_alt": "Officials shake hands in Naypyidaw",  # the same picture's alt in the post
+        "image_width": 1024,  # media:content's width= and height=
+        "image_height": 683,
         "tags": ["World", "Myanmar"],
         "source": "rss",
         "source_id": f"{fx.SITE}/?p=101",  # the guid
@@ -179,6 +182,7 @@ def test_what_is_kept_from_a_wordpress_rss_post(site: Website, ws: Path) -> None
         assert gone not in body
     grants = front(ws / GRANTS)
     assert grants["image"] == f"{fx.SITE}/wp-content/uploads/2026/11/bolsa.jpg"  # an image enclosure
+    assert "image_width" not in grants and "image_height" not in grants  # nothing states its size
     assert grants["summary"] == "Supervisors approved grants for shops hurt by road works."  # a real excerpt
     assert grants["section"] == "community"
 
@@ -195,8 +199,10 @@ def test_a_gathered_picture_keeps_its_size_and_alt_text_into_the_email(site: Web
     assert built.exit_code == 0, built.output
     html = next((ws / "issues").glob("*/email.html")).read_text()
     pictures = [tag for tag in re.findall(r"<img\b[^>]*>", html) if "pact-signing.jpg" in tag]
-    # The picture in the story's text (the featured image above it has no stated size: front matter has no key for it)
-    assert any('width="552"' in tag and 'height="368"' in tag for tag in pictures), "\n".join(pictures)
+    # The story's picture, sized from media:content; the same picture in its text is not shown again.
+    assert len(pictures) == 1 and 'width="552"' in pictures[0] and 'height="368"' in pictures[0], pictures
+    text = next((ws / "issues").glob("*/email.txt")).read_text()
+    assert text.count("[Officials shake hands in Naypyidaw]") == 1
 
 
 def test_the_featured_pictures_alt_text_is_found_in_another_of_its_sizes(site: Website, ws: Path) -> None:
@@ -213,6 +219,39 @@ def test_the_featured_pictures_alt_text_is_found_in_another_of_its_sizes(site: W
     meta = front(ws / "content/2026/11/2026-11-24-night-market.md")
     assert meta["image"] == f"{fx.SITE}/wp-content/uploads/2026/11/market.jpg"
     assert meta["image_alt"] == "Food stalls under string lights"
+
+
+@pytest.mark.parametrize(("extra", "html", "size"), [
+    # an image enclosure states no size; the post's own <img> of that same file does
+    ('<enclosure url="{up}/market.jpg" length="48213" type="image/jpeg" />',
+     '<p><img src="/wp-content/uploads/2026/11/market.jpg" alt="Stalls" width="1200" height="800"></p>', (1200, 800)),
+    ('<enclosure url="{up}/market.jpg" length="48213" type="image/jpeg" />',
+     '<p><img src="/wp-content/uploads/2026/11/market.jpg" alt="Stalls" style="width: 1200px; height: 800px"></p>',
+     (1200, 800)),
+    # media:content's own size wins over the <img>'s
+    ('<media:content url="{up}/market.jpg" medium="image" width="1600" height="1067"/>',
+     '<p><img src="/wp-content/uploads/2026/11/market.jpg" alt="Stalls" width="600" height="400"></p>', (1600, 1067)),
+    ('<media:thumbnail url="{up}/market-600x400.jpg" width="600" height="400"/>', "", (600, 400)),
+    # another size of the picture says nothing sure about this one (a size may be cropped: 150x150)
+    ('<enclosure url="{up}/market.jpg" length="48213" type="image/jpeg" />',
+     '<p><img src="/wp-content/uploads/2026/11/market-150x150.jpg" alt="Stalls" width="150" height="150"></p>', None),
+    # a size that is not one: left out, never written
+    ('<media:content url="{up}/market.jpg" medium="image" width="100%" height="0"/>', "", None),
+    ('<media:content url="{up}/market.jpg" medium="image" width="1200"/>', "", (1200, None)),
+])
+def test_a_feeds_picture_gets_the_size_the_feed_or_the_post_states(
+        site: Website, ws: Path, extra: str, html: str, size: tuple[int, int | None] | None) -> None:
+    item = fx.rss_item("Night market approved", "night-market", "Tue, 24 Nov 2026 18:00:00 +0000",
+                       f"{html}<p>GARDEN GROVE &#8211; A market.</p><h2>Analysis</h2><p>Why.</p>"
+                       "<h2>Impact</h2><p>Who.</p>", guid=122,
+                       extra="\n\t\t" + extra.format(up=f"{fx.SITE}/wp-content/uploads/2026/11"))
+    site.page(FEED, fx.rss_feed(site.url(FEED), [item]), "application/rss+xml; charset=UTF-8")
+    configure(ws, sources(site, "rss"))
+    assert run("gather", "--week", fx.WEEK).exit_code == 0
+    meta = front(ws / "content/2026/11/2026-11-24-night-market.md")
+    assert str(meta["image"]).startswith(f"{fx.SITE}/wp-content/uploads/2026/11/market")
+    written = (meta.get("image_width"), meta.get("image_height"))
+    assert written == (size or (None, None))
 
 
 def test_a_feeds_own_campaign_parameters_leave_the_posts_address(site: Website, ws: Path) -> None:
@@ -250,6 +289,7 @@ def test_what_is_kept_from_wordpress_rest_over_two_pages(site: Website, ws: Path
     assert meta["tags"] == ["Mekong", "Climate"]  # post_tag terms
     assert meta["image"] == f"{fx.SITE}/wp-content/uploads/2026/11/mekong-1536x1024.jpg"  # >= 1200 px, not 4000
     assert meta["image_alt"] == "Photo for Salt water reaches deeper into the Mekong Delta"
+    assert (meta["image_width"], meta["image_height"]) == (1536, 1024)  # that size's own, not the original's
     assert meta["summary"] == "Farmers are planting salt-tolerant rice."
     assert meta["source_id"] == f"{fx.SITE}/?p=503"
     # 2026-11-27T02:00 UTC is the evening of the 26th in Los Angeles.
@@ -257,6 +297,41 @@ def test_what_is_kept_from_wordpress_rest_over_two_pages(site: Website, ws: Path
     h1b = front(ws / H1B)
     assert "summary" not in h1b  # WordPress's automatic excerpt: the opening, cut with [&hellip;]
     assert h1b["section"] == "us"
+
+
+def _no_sizes(details: dict[str, Any]) -> None:
+    del details["sizes"]
+
+
+def _no_height(details: dict[str, Any]) -> None:
+    del details["sizes"]["1536x1536"]["height"]
+
+
+def _no_details(details: dict[str, Any]) -> None:
+    details.clear()
+
+
+def _odd_original(details: dict[str, Any]) -> None:
+    del details["sizes"]
+    details.update(width=True, height=25000)  # a boolean is not a width; 25,000 px is no picture's
+
+
+@pytest.mark.parametrize(("change", "image", "size"), [
+    (_no_sizes, "mekong.jpg", (4000, 2667)),  # only the original: media_details' own width and height
+    (_no_height, "mekong-1536x1024.jpg", (1536, None)),
+    (_no_details, "mekong.jpg", None),
+    (_odd_original, "mekong.jpg", None),
+])
+def test_a_wordpress_featured_picture_gets_the_size_of_the_file_chosen(
+        site: Website, ws: Path, change: Callable[[dict[str, Any]], None], image: str,
+        size: tuple[int, int | None] | None) -> None:
+    post = next(p for p in site.posts if p["slug"] == "mekong-salinity")
+    change(post["_embedded"]["wp:featuredmedia"][0]["media_details"])
+    configure(ws, sources(site, "wp"))
+    assert run("gather", "--week", fx.WEEK).exit_code == 0
+    meta = front(ws / MEKONG)
+    assert meta["image"] == f"{fx.SITE}/wp-content/uploads/2026/11/{image}"
+    assert (meta.get("image_width"), meta.get("image_height")) == (size or (None, None))
 
 
 def test_entity_encoded_and_cdata_html(site: Website, ws: Path) -> None:

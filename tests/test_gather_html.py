@@ -251,6 +251,8 @@ def test_control_characters_never_reach_the_article() -> None:
         ('<img src="/up/a.jpg" alt="A" width="640">', "![A](https://news.example/up/a.jpg){width=640}"),
         ('<img src="/up/a.jpg" alt="A" width="100%" height="auto">', "![A](https://news.example/up/a.jpg)"),
         ('<img src="/up/a.jpg" alt="A" width="30000" height="20001">', "![A](https://news.example/up/a.jpg)"),
+        # a number no float can hold, and one that is not a number: no size, and no crash
+        (f'<img src="/up/a.jpg" alt="A" width="{"9" * 400}" height="nan">', "![A](https://news.example/up/a.jpg)"),
     ],
 )
 def test_a_pictures_stated_size_is_kept(html: str, markdown: str) -> None:

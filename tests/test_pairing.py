@@ -100,3 +100,25 @@ def test_story_links_are_absolute_https(url: str, expected: str, warning: str | 
     (story,), warnings = pair_stories([article(url=url)], CONFIG)
     assert story.url == expected
     assert (warning is None and warnings == []) or any(warning in w for w in warnings if warning)
+
+
+@pytest.mark.parametrize("picture", [
+    "[![The pier](https://x.example/pier-1024x683.jpg){width=1024 height=683}](https://x.example/pier.jpg)",
+    "![The pier](https://x.example/pier.jpg) ![The ferry](https://x.example/ferry.jpg)",
+    "![The pier](https://x.example/pier.jpg)\n*Photo: The Ledger*",  # a picture with its caption under it
+    "![The pier](https://x.example/pier.jpg)\n\n*Photo: The Ledger*",  # a figure's caption, as gather writes it
+])
+def test_a_paragraph_of_pictures_is_not_the_lede(tmp_path: Path, picture: str) -> None:
+    """WordPress posts often open with the featured picture linked to its full size: a paragraph
+    of pictures, not words. The lede is the first paragraph with words; the picture stays in the story."""
+    path = tmp_path / "2026-11-24-ferry.md"
+    path.write_text(f"---\ntitle: Ferry\n---\n\n{picture}\n\nBANGOR – The ferry runs again.\n\nMore.\n", "utf-8")
+    (story,), _ = pair_stories([read_article(path, Headings())], CONFIG)
+    assert story.lede.text == "BANGOR – The ferry runs again."
+    assert story.body[-1].text == "More." and "pier.jpg" in repr(story.body[0])
+
+
+def test_the_story_picture_keeps_its_stated_size() -> None:
+    (story,), _ = pair_stories([article(image="https://x.example/a.jpg", image_alt="A", image_width=1200,
+                                        image_height=800)], CONFIG)
+    assert (story.image, story.image_width, story.image_height) == ("https://x.example/a.jpg", 1200, 800)

@@ -135,3 +135,19 @@ def test_plain_text_article_keeps_its_hash_and_its_markdown_looking_text(tmp_pat
     assert "#1 bánh mì shop expands" in text and ">#1 bánh mì shop expands</a></h2>" in html
     assert "The shop *doubles* its [space](https://x.example)." in text
     assert "- not a list" in text and "<ul" not in html.split("In this issue")[1].split("</ul>", 1)[1]
+
+
+def test_the_story_picture_has_its_size_and_is_shown_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 3:2 story picture stays 3:2 (Outlook obeys the height attribute), and a text that opens
+    with the same picture in another WordPress size, linked to the full one, does not show it again."""
+    uploads = "https://ledger.example/wp-content/uploads/2026/11"
+    picture = (f"image: {uploads}/market.jpg\nimage_alt: Stalls under string lights\n"
+               "image_width: 1800\nimage_height: 1200\n")
+    body = article(f"[![Stalls under string lights]({uploads}/market-1024x683.jpg){{width=1024 height=683}}]"
+                   f"({uploads}/market.jpg)\n\nWESTMINSTER – The night market opens on Friday.")
+    html, text, output = build(tmp_path, monkeypatch, body.replace("---\n\n", picture + "---\n\n", 1))
+    pictures = [img for img in Page(html).all("img") if "/market" in img["src"]]
+    assert [(p["src"], p["width"], p["height"]) for p in pictures] == [(f"{uploads}/market.jpg", "552", "368")]
+    assert text.count("[Stalls under string lights]") == 1
+    assert "[Stalls under string lights]\n\nWESTMINSTER – The night market opens on Friday." in text
+    assert "Warning" not in output

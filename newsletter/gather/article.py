@@ -22,6 +22,7 @@ from newsletter.gather.html_to_markdown import (
     escape_line_start,
     html_text,
     image_alt,
+    image_size,
     post_markdown,
 )
 from newsletter.gather.post import Post
@@ -103,6 +104,14 @@ def article_of(post: Post, source: SourceSettings, config: Config) -> ArticleFil
         alt = post.image_alt or image_alt(post.html, base, post.image)
         if alt:
             meta["image_alt"] = alt
+        # Its size, so the email shows it in its own proportions (content.py: image_width, image_height)
+        width, height = post.image_width, post.image_height
+        if width is None and height is None:
+            width, height = image_size(post.html, base, post.image)
+        if width:
+            meta["image_width"] = width
+        if height:
+            meta["image_height"] = height
     # A source's own language tag is written only where it differs from the publication's: the
     # build already takes the publication's for the rest, and detects Vietnamese by itself.
     same = primary_language(post.lang) == primary_language(config.publication.language)

@@ -23,7 +23,7 @@ from newsletter.config import Config, SourceSettings
 from newsletter.errors import SourceError
 from newsletter.gather.client import Client, Fetched, status_error
 from newsletter.gather.html_to_markdown import absolute, html_text, parse
-from newsletter.gather.post import Post, Term
+from newsletter.gather.post import Post, Term, pixels
 from newsletter.gather.sources import slugify
 from newsletter.weeks import Period
 
@@ -162,7 +162,7 @@ def post_of(entry: Any, feed_url: str, source: SourceSettings, feed_language: st
     title_detail = entry.get("title_detail") or {}
     title = str(entry.get("title") or "")
     title = html_text(title) if title_detail.get("type") in HTML_TYPES else " ".join(title.split())
-    image = _image(entry, base)
+    image, width, height = _image(entry, base)
     terms = tuple(
         Term(" ".join(name.split()), slugify(name))
         for tag in entry.get("tags", [])
@@ -181,6 +181,8 @@ def post_of(entry: Any, feed_url: str, source: SourceSettings, feed_language: st
         author=_author(entry),
         categories=terms,
         image=image,
+        image_width=width,
+        image_height=height,
         lang=str(language or "") or feed_language,
         slug=_slug_of(link),
     )
@@ -215,23 +217,25 @@ def _author(entry: Any) -> str | None:
     return name or None
 
 
-def _image(entry: Any, base: str) -> str | None:
-    """The post's picture: Media RSS content, else an image enclosure, else a Media RSS thumbnail."""
-    candidates: list[str] = []
+def _image(entry: Any, base: str) -> tuple[str | None, int | None, int | None]:
+    """The post's picture: Media RSS content, else an image enclosure, else a Media RSS thumbnail;
+    with the ``width`` and ``height`` Media RSS states for it (https://www.rssboard.org/media-rss),
+    when it does (an enclosure never does)."""
+    candidates: list[tuple[str, Any, Any]] = []
     for media in entry.get("media_content", []):
         kind = f"{media.get('medium', '')} {media.get('type', '')}".lower()
         url = str(media.get("url") or "")
         if "image" in kind or (not kind.strip() and _IMAGE_FILE.search(url)):
-            candidates.append(url)
+            candidates.append((url, media.get("width"), media.get("height")))
     for link in entry.get("enclosures", []):
         if str(link.get("type", "")).lower().startswith("image/"):
-            candidates.append(str(link.get("href") or ""))
-    candidates += [str(t.get("url") or "") for t in entry.get("media_thumbnail", [])]
-    for candidate in candidates:
+            candidates.append((str(link.get("href") or ""), None, None))
+    candidates += [(str(t.get("url") or ""), t.get("width"), t.get("height")) for t in entry.get("media_thumbnail", [])]
+    for candidate, width, height in candidates:
         found = absolute(candidate, base, ("http", "https"))
         if found:
-            return found
-    return None
+            return found, pixels(width), pixels(height)
+    return None, None, None
 
 
 def _slug_of(link: str) -> str | None:

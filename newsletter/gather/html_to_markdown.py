@@ -22,7 +22,7 @@ from bs4.element import Comment, NavigableString, Tag
 from markdownify import MarkdownConverter
 
 from newsletter.config import Headings
-from newsletter.content import heading_kind, normalise_heading
+from newsletter.content import MAX_PIXELS, heading_kind, normalise_heading
 
 # Elements whose content never belongs in an email, dropped with everything inside them.
 DROPPED = {
@@ -65,7 +65,6 @@ MORE_LINK = re.compile(r"^(?:continue reading|read more|keep reading)\b", re.IGN
 LAZY_SOURCES = ("data-lazy-src", "data-src", "data-original", "data-orig-file", "data-large-file")
 # C0 and C1 control characters other than tab and line feed: never meant to be seen, and unsafe in a terminal.
 CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-MAX_PIXELS = 20_000  # a stated width or height above this is not a picture's size (the build reads up to it too)
 LINK_SCHEMES = ("http", "https", "mailto", "tel")
 IMAGE_SCHEMES = ("http", "https")
 
@@ -133,15 +132,20 @@ def _pixels(tag: Tag, name: str) -> int | None:
         value = match.group(1) if match else ""
     try:
         return int(float(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # "auto", "nan"; "9" * 400 is infinity as a float
         return None
 
 
-def _fix_image(img: Tag, base_url: str) -> None:
+def _real_src(img: Tag) -> str:
+    """The address a picture loads from: a lazy-loaded one's ``data-src`` (or the like), not its placeholder."""
     src = str(img.get("src") or "").strip()
     if not src or src.startswith("data:") or "lazy" in src.lower() or src.lower().endswith("blank.gif"):
         src = next((str(img[a]).strip() for a in LAZY_SOURCES if img.get(a)), src)
-    url = absolute(src, base_url, IMAGE_SCHEMES)
+    return src
+
+
+def _fix_image(img: Tag, base_url: str) -> None:
+    url = absolute(_real_src(img), base_url, IMAGE_SCHEMES)
     width, height = _pixels(img, "width"), _pixels(img, "height")
     tiny = (width is not None and width <= 2) or (height is not None and height <= 2)
     host = urlsplit(url).hostname or "" if url else ""
@@ -449,3 +453,17 @@ def image_alt(html: str, base_url: str, image_url: str) -> str | None:
         if src and alt and _same_picture(src) == wanted:
             return alt
     return None
+
+
+def image_size(html: str, base_url: str, image_url: str) -> tuple[int | None, int | None]:
+    """The width and height the post's own ``<img>`` of the file at ``image_url`` states, in pixels
+    (attributes or inline style), when it shows that very file. Another of WordPress's sizes of
+    the picture says nothing sure about this one (``-150x150`` is cropped square)."""
+    for img in parse(html).find_all("img"):
+        if absolute(_real_src(img), base_url, IMAGE_SCHEMES) != image_url:
+            continue
+        width, height = (value if value is not None and 0 < value <= MAX_PIXELS else None
+                         for value in (_pixels(img, "width"), _pixels(img, "height")))
+        if width or height:
+            return width, height
+    return None, None

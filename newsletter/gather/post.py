@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from newsletter.content import MAX_PIXELS
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Post:
     tags: tuple[Term, ...] = ()
     image: str | None = None
     image_alt: str | None = None
+    image_width: int | None = None  # pixels, as the source states them for that very file
+    image_height: int | None = None
     lang: str | None = None
     slug: str | None = None
     problem: str = ""  # why the source says it cannot be used (e.g. "is password-protected")
@@ -49,3 +54,15 @@ class Post:
     def where(self) -> str:
         """How messages name the post: its link, else its id."""
         return self.link or self.id
+
+
+def pixels(value: Any) -> int | None:
+    """A picture's width or height as a source states it (a JSON number, or digits in an XML or
+    HTML attribute, "683" or "683px"), when it is one: a whole number from 1 to MAX_PIXELS."""
+    if isinstance(value, bool):  # JSON true is an int to Python, and no size
+        return None
+    if isinstance(value, int):
+        return value if 0 < value <= MAX_PIXELS else None
+    text = str(value or "").strip().lower().removesuffix("px").strip()
+    # len: int() refuses more than 4,300 digits, and no size needs more than six
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 and 0 < int(text) <= MAX_PIXELS else None

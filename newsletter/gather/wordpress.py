@@ -24,7 +24,7 @@ from newsletter.config import Config, SourceSettings
 from newsletter.errors import SourceError
 from newsletter.gather.client import Client, Fetched, server_message, status_error
 from newsletter.gather.html_to_markdown import absolute, html_text
-from newsletter.gather.post import Post, Term
+from newsletter.gather.post import Post, Term, pixels
 from newsletter.gather.sources import slugify
 from newsletter.weeks import Period
 
@@ -142,7 +142,7 @@ def post_of(item: dict[str, Any], site: str, source: SourceSettings, config: Con
         link = str(yoast["canonical"])
     content = item.get("content") if isinstance(item.get("content"), dict) else {}
     assert isinstance(content, dict)
-    image, alt = _featured(embedded, link or site)
+    image, alt, width, height = _featured(embedded, link or site)
     categories, tags = _terms(embedded)
     post_id = item.get("id")
     guid = _rendered(item, "guid") or (f"{site}/?p={post_id}" if post_id is not None else link)
@@ -161,6 +161,8 @@ def post_of(item: dict[str, Any], site: str, source: SourceSettings, config: Con
         tags=tags,
         image=image,
         image_alt=alt,
+        image_width=width,
+        image_height=height,
         lang=str(item["lang"]) if isinstance(item.get("lang"), str) and item["lang"] else None,  # Polylang
         slug=slugify(unquote(slug)) if isinstance(slug, str) and slug else None,
         problem="is password-protected" if content.get("protected") is True else "",
@@ -179,22 +181,34 @@ def _author(embedded: dict[str, Any]) -> str | None:
     return html_text(name) or None if isinstance(name, str) else None
 
 
-def _featured(embedded: dict[str, Any], base: str) -> tuple[str | None, str | None]:
-    """The featured image: the smallest size at least IDEAL_IMAGE_WIDTH wide, else the largest; its alt text."""
+def _featured(embedded: dict[str, Any], base: str) -> tuple[str | None, str | None, int | None, int | None]:
+    """The featured image: the smallest size at least IDEAL_IMAGE_WIDTH wide, else the largest;
+    its alt text, and the width and height of the size chosen (``media_details.sizes.<size>``,
+    or ``media_details`` itself for the original file), when WordPress gives them.
+
+    https://developer.wordpress.org/rest-api/reference/media/ (``media_details``, ``alt_text``)
+    """
     media = _first(embedded, "wp:featuredmedia")
     if not media or str(media.get("media_type", "image")) != "image":
-        return None, None
-    choices: list[tuple[int, str]] = []
+        return None, None, None, None
+    choices: list[tuple[int, str, int | None]] = []
     details = media.get("media_details")
-    sizes = details.get("sizes") if isinstance(details, dict) else None
+    details = details if isinstance(details, dict) else {}
+    sizes = details.get("sizes")
     if isinstance(sizes, dict):
         for size in sizes.values():
-            if isinstance(size, dict) and isinstance(size.get("width"), int) and size.get("source_url"):
-                choices.append((size["width"], str(size["source_url"])))
-    wide = sorted(c for c in choices if c[0] >= IDEAL_IMAGE_WIDTH)
-    url = wide[0][1] if wide else (max(choices)[1] if choices else str(media.get("source_url") or ""))
+            if isinstance(size, dict) and (width := pixels(size.get("width"))) and size.get("source_url"):
+                choices.append((width, str(size["source_url"]), pixels(size.get("height"))))
+    wide = sorted((c for c in choices if c[0] >= IDEAL_IMAGE_WIDTH), key=lambda c: c[:2])
+    chosen = wide[0] if wide else max(choices, key=lambda c: c[:2]) if choices else None
+    if chosen is not None:
+        url, width, height = chosen[1], chosen[0], chosen[2]
+    else:  # the original file, whose size media_details states
+        url, width, height = str(media.get("source_url") or ""), pixels(details.get("width")), pixels(
+            details.get("height"))
     alt = html_text(str(media.get("alt_text") or "")) or None
-    return absolute(url, base, ("http", "https")), alt
+    found = absolute(url, base, ("http", "https"))
+    return (found, alt, width, height) if found else (None, alt, None, None)
 
 
 def _terms(embedded: dict[str, Any]) -> tuple[tuple[Term, ...], tuple[Term, ...]]:
