@@ -67,6 +67,9 @@ def web_data(issue: Issue, config: Config) -> dict[str, Any]:
         "description": description(issue),
         "image": image,
         "image_alt": (lead.image_alt or "") if image and lead else "",
+        # Open Graph's og:image:width/height, when the article states the picture's size
+        "image_width": lead.image_width if image and lead else None,
+        "image_height": lead.image_height if image and lead else None,
         "locale": locale(config.publication.language),
         "archive_href": ARCHIVE_HREF,
         "feed_href": FEED_HREF,

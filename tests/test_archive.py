@@ -158,6 +158,8 @@ def test_open_graph_image_is_the_lead_storys(site: Path) -> None:
     assert page.metas["og:image"] == IMAGE and page.metas["twitter:image"] == IMAGE
     assert page.metas["twitter:card"] == "summary_large_image"
     assert page.metas["og:image:alt"].startswith("The Long Bien bridge")
+    # the sample article states its picture's size (image_width, image_height)
+    assert (page.metas["og:image:width"], page.metas["og:image:height"]) == ("1600", "1067")
     assert "og:image" not in read(site / "2026-W48" / "index.html").metas  # its lead has no image
 
 
