@@ -37,7 +37,7 @@ from newsletter.weeks import Selection  # noqa: E402
 TARGETS = {"build_s": 2.0, "archive_overhead_s": 0.5, "peak_rss_mb": 250, "html_kb": 90}
 PROCESS_TARGET = 1.3  # whole-process build CPU time / import floor CPU time
 FLOOR = [sys.executable, "-c", "import jinja2, click, mjml, premailer"]
-# The same imports with the cyclic collector off, as `newsletter` runs them (see cli.main): shown
+# The same imports with the cyclic collector off, as `newsletter build` runs them (see cli.ONE_SHOT): shown
 # beside the floor so that the saving from the collector is not mistaken for the build's own.
 FLOOR_NO_GC = [sys.executable, "-c", "import gc; gc.disable(); import jinja2, click, mjml, premailer"]
 
