@@ -63,20 +63,33 @@ def plural(count: int, one: str, many: str) -> str:
     return f"{count} {one if count == 1 else many}"
 
 
+def _workspace_of(folder: Path) -> Path | None:
+    """The nearest folder at or above ``folder`` holding a newsletter.toml (as load_config finds it)."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / "newsletter.toml").is_file():
+            return candidate
+    return None
+
+
 def shown(path: Path | str) -> str:
     """A path as the user should read it, printable: relative to the current folder when inside it,
-    or near it and shorter so (``../issues/2026-W48/message.eml`` seen from content/), else absolute."""
+    or inside the workspace the current folder belongs to (``../issues/2026-W48/message.eml`` seen
+    from content/), else absolute. The same file is shown the same way wherever the workspace lives."""
     path = Path(path)
     text = str(path)
     if path.is_absolute():
         try:
             # The folder resolved, the name kept: a built file is a link into .builds/, shown by its own name.
-            relative = os.path.relpath(path.parent.resolve() / path.name, Path.cwd().resolve())
+            real = path.parent.resolve() / path.name
+            here = Path.cwd().resolve()
+            relative = os.path.relpath(real, here)
+            if ".." in Path(relative).parts:
+                root = _workspace_of(here)
+                if root is None or not real.is_relative_to(root):
+                    relative = text
         except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
             relative = text
-        ups = Path(relative).parts.count("..")
-        if ups == 0 or (ups <= 3 and len(relative) < len(text)):
-            text = relative
+        text = relative
     return printable(text)
 
 

@@ -355,3 +355,22 @@ def test_folders_named_with_other_digits_are_plain_folders(tmp_path: Path, name:
     (folder / "2026-11-24-story.txt").write_text("A headline\nWESTMINSTER – A story.\n", "utf-8")
     articles, problems = load_articles(tmp_path, week_period("2026-W48"), Headings())
     assert [a.headline for a in articles] == ["A headline"] and problems == []
+
+
+def test_paths_are_shown_the_same_wherever_the_workspace_lives(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relative inside the current folder or its workspace (from content/: ../issues/...); absolute
+    elsewhere, even when a relative form would be shorter (a checkout next to the temp folder)."""
+    from newsletter.errors import shown
+
+    workspace = tmp_path / "weekly"
+    (workspace / "content" / "2026").mkdir(parents=True)
+    (workspace / "newsletter.toml").write_text("", "utf-8")
+    neighbour = tmp_path / "elsewhere" / "notes.txt"
+    monkeypatch.chdir(workspace / "content")
+    assert shown(workspace / "content" / "2026" / "a.txt") == "2026/a.txt"
+    assert shown(workspace / "issues" / "2026-W48" / "message.eml") == "../issues/2026-W48/message.eml"
+    assert shown(neighbour) == str(neighbour)  # not ../../elsewhere/notes.txt: outside the workspace
+    monkeypatch.chdir(tmp_path / "weekly" / "content" / "..")
+    (workspace / "newsletter.toml").unlink()  # no workspace at all: only what is below the folder is relative
+    assert shown(workspace / "content" / "x.txt") == "content/x.txt" and shown(neighbour) == str(neighbour)
