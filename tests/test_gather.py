@@ -531,7 +531,8 @@ def test_429_then_200_waits_as_asked(site: Website, ws: Path) -> None:
     assert (ws / PACT).is_file()
 
 
-@pytest.mark.parametrize("value", ["\u00b2", "\u00b9\u00b2", "in a while", "-5", "1.5"])
+@pytest.mark.parametrize("value", ["\u00b2", "\u00b9\u00b2", "in a while", "-5", "1.5",
+                                   "Mon, 01 Jan 99999999999 00:00:00 GMT"])  # a date past datetime's range
 def test_a_retry_after_that_is_not_a_number_of_seconds_gets_the_usual_back_off(site: Website, ws: Path,
                                                                             value: str) -> None:
     """RFC 9110 10.2.3: delay-seconds is ASCII digits, or an HTTP date; anything else is ignored."""

@@ -11,7 +11,6 @@ and what to do; nothing here writes an article.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import json
 import time
@@ -25,6 +24,7 @@ import httpx
 from newsletter import __version__
 from newsletter.config import SourceSettings
 from newsletter.errors import SourceError
+from newsletter.services.deadline import retry_after
 from newsletter.writer import write_file
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -185,7 +185,8 @@ class Client:
                     return Fetched(final_url, 200, answer_headers, cached, from_cache=True, moved_to=moved)
                 raise SourceError(source.name, f"{url} answered 304 Not Modified to a request that had no cache.")
             if status in RETRY_STATUSES:
-                wait = _retry_after(answer_headers.get("retry-after"), attempt)
+                asked = retry_after(answer_headers.get("retry-after"))
+                wait = _backoff(attempt) if asked is None else asked
                 reason = httpx.codes.get_reason_phrase(status)
                 if wait > MAX_RETRY_AFTER:
                     raise SourceError(
@@ -294,21 +295,6 @@ def _reason(error: Exception) -> str:
 
 def _backoff(attempt: int) -> float:
     return float(min(2 ** (attempt - 1), MAX_RETRY_AFTER))
-
-
-def _retry_after(value: str | None, attempt: int) -> float:
-    """Seconds to wait: the server's Retry-After (delay-seconds or HTTP-date), else exponential back-off."""
-    if value:
-        value = value.strip()
-        if value.isascii() and value.isdigit():  # delay-seconds is ASCII digits ("²".isdigit() too)
-            return float(value)
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            when = None
-        if when is not None and when.tzinfo is not None:
-            return max(0.0, (when - datetime.now(UTC)).total_seconds())
-    return _backoff(attempt)
 
 
 def status_error(source: SourceSettings, fetched: Fetched, what: str) -> SourceError:

@@ -38,7 +38,6 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote
@@ -50,7 +49,7 @@ from newsletter.config import Config, env_setting, line_of
 from newsletter.errors import ConfigError, ServiceError, SettingMissing, shown
 from newsletter.manual import see
 from newsletter.models import Links, RenderedEmail
-from newsletter.services.deadline import Deadline
+from newsletter.services.deadline import Deadline, retry_after
 from newsletter.services.redaction import (
     REDACTED,
     Secrets,
@@ -883,22 +882,6 @@ def _plain_headers(response: httpx.Response) -> list[tuple[str, str]]:
     """The answer's headers for a copy holding the decoded body (so it is not decoded twice)."""
     skip = {"content-encoding", "content-length", "transfer-encoding"}
     return [(k, v) for k, v in response.headers.items() if k.lower() not in skip]
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header: a number, or an HTTP date (RFC 9110 10.2.3); None if neither."""
-    if not value:
-        return None
-    value = value.strip()
-    if re.fullmatch(r"[0-9]{1,9}", value):  # ASCII digits only: "²".isdigit() is true too
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when is None or when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def describe_request(method: str, url: str, params: dict[str, Any] | None, body: Any,

@@ -1,4 +1,4 @@
-"""A deadline on a whole network exchange, which per-read timeouts cannot give.
+"""A deadline on a whole network exchange, which per-read timeouts cannot give; and how long a server asks us to wait.
 
 A read timeout restarts with every byte: a server that trickles one byte a second never trips
 it and holds the command forever. ``Deadline`` is a timer that, when it runs out, shuts down
@@ -11,8 +11,11 @@ TLS) and closing the duplicate afterwards can never touch a descriptor the clien
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
+import time
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any
 
@@ -79,3 +82,19 @@ class Deadline:
 def _shut(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: a number, or an HTTP date (RFC 9110 10.2.3); None if neither."""
+    if not value:
+        return None
+    value = value.strip()
+    if re.fullmatch(r"[0-9]{1,9}", value):  # ASCII digits only: "²".isdigit() is true too
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
