@@ -35,6 +35,7 @@ from newsletter.config import Config
 from newsletter.errors import OutputError, ThemeError, shown
 from newsletter.feed import Entry, Feed, atom, sitemap, timestamp
 from newsletter.manual import see
+from newsletter.tracking import slug
 from newsletter.web import WEB_LABELS, WEB_NAME, page_url, subscribe_url
 from newsletter.writer import current_build, edition_lock, write_file
 
@@ -305,14 +306,14 @@ def _feed(config: Config, editions: list[Edition], known: dict[str, Any], bodies
     base = config.archive.base_url
     publication = config.publication
     host = urlsplit(publication.url).hostname or "localhost"
-    slug = re.sub(r"[^a-z0-9]+", "-", publication.name.lower()).strip("-") or "newsletter"
+    name = slug(publication.name) or "newsletter"
     created = state.setdefault("created", timestamp(now))
     entries = []
     for edition in editions:
         record = known[edition.key]
         link = page_url(config, edition.key) or edition.href
         entries.append(Entry(
-            id=f"tag:{host},{edition.start.isoformat()}:{slug}/{edition.key}",
+            id=f"tag:{host},{edition.start.isoformat()}:{name}/{edition.key}",
             title=edition.subject,
             link=link,
             updated=_when(record["updated"]),
@@ -323,7 +324,7 @@ def _feed(config: Config, editions: list[Edition], known: dict[str, Any], bodies
         ))
     updated = max((e.updated for e in entries), default=_when(created))
     feed = Feed(
-        id=f"tag:{host},{created[:10]}:{slug}/editions",
+        id=f"tag:{host},{created[:10]}:{name}/editions",
         title=publication.name,
         subtitle=publication.tagline,
         author=publication.name,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -13,6 +11,7 @@ from newsletter.config import Config, SourceSettings, line_of
 from newsletter.errors import ConfigError, shown
 from newsletter.gather.post import Post, Term
 from newsletter.manual import see
+from newsletter.tracking import slug
 
 EXAMPLE = """[sources.site]
 type = "wordpress"                 # or "feed" for an RSS or Atom feed
@@ -125,8 +124,5 @@ def section_for(post: Post, source: SourceSettings, sections: dict[str, str]) ->
 
 
 def slugify(text: str, limit: int = 80) -> str:
-    """ASCII words joined by '-': 'Tết ở Sài Gòn' -> 'tet-o-sai-gon' (đ is not a d with a mark in Unicode)."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:limit].rstrip("-")
+    """A file-name slug at most ``limit`` long: 'Tết ở Sài Gòn' -> 'tet-o-sai-gon' (tracking.slug, cut)."""
+    return slug(text)[:limit].rstrip("-")
