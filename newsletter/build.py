@@ -101,7 +101,7 @@ def _build(config: Config, period: Period, *, skip_invalid: bool, write: bool) -
     html = inline_css(render_email(tracked, tracked_config, placeholders))
     text = plain_text(tracked, tracked_config, placeholders)
     email = RenderedEmail(issue.subject, issue.preheader, html, text, config.publication.language, placeholders)
-    links = standalone_links(config, period)
+    links = standalone_links(config, period.key)
     standalone = email.with_links(links)
     files = {HTML_NAME: standalone.html.encode(), TEXT_NAME: standalone.text.encode()}
     files[WEB_NAME] = render_web(issue, config, links, view).encode()  # the web archive's page (newsletter.web)
@@ -128,11 +128,11 @@ def _build(config: Config, period: Period, *, skip_invalid: bool, write: bool) -
     )
 
 
-def standalone_links(config: Config, period: Period) -> Links:
+def standalone_links(config: Config, key: str) -> Links:
     """The footer's links in a build that no mailing service will touch."""
     links = config.links
     return Links(
-        *(url.replace("{key}", period.key) for url in (links.unsubscribe, links.preferences, links.view_online))
+        *(url.replace("{key}", key) for url in (links.unsubscribe, links.preferences, links.view_online))
     )
 
 

@@ -72,7 +72,7 @@ def export_issue(config: Config, selection: Selection, service_name: str, *, dry
             warn(printable(f"Warning: {warning}"))
         forced = preflight(config, build, links=links, force=force, save_cache=not dry_run, dry_run=dry_run)
         return export_email(service, build.period.key, build.folder, build.email,
-                            standalone_links(config, build.period), dry_run=dry_run, test_to=test_to,
+                            standalone_links(config, build.period.key), dry_run=dry_run, test_to=test_to,
                             force_new=force_new, echo=echo, forced=forced)
     finally:
         service.close()

@@ -387,7 +387,7 @@ def test_view_online_setting_of_the_services(workspace: Path, monkeypatch: pytes
 
     def payload_html() -> str:
         service = MailchimpService(config)
-        job = ExportJob(config, "2026-W48", built.email, standalone_links(config, built.period), built.folder)
+        job = ExportJob(config, "2026-W48", built.email, standalone_links(config, built.period.key), built.folder)
         return str(service.build_payload(job)["content"]["html"])
 
     assert f"{BASE}2026-W48/" in payload_html() and "*|ARCHIVE|*" not in payload_html()

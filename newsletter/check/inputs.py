@@ -13,10 +13,11 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote
 
 from newsletter.check.findings import Location
 from newsletter.config import Config
+from newsletter.tracking import remove_utm
 
 MANIFEST_NAME, HTML_NAME, TEXT_NAME, JSON_NAME = "issue.toml", "email.html", "email.txt", "issue.json"
 # What may follow an address where it ends: anything but a character that would continue it (a
@@ -164,20 +165,10 @@ class Sources:
         return Location(Path(self.manifest.path.parent / HTML_NAME))
 
 
-def without_tracking(url: str) -> str:
-    """The address without campaign parameters (``utm_*``, which [tracking] adds to article links),
-    as the editor wrote it."""
-    parts = urlsplit(url)
-    if not parts.query or "utm_" not in parts.query.lower():
-        return url
-    kept = [p for p in parts.query.split("&") if not p.split("=", 1)[0].lower().startswith("utm_")]
-    return urlunsplit(parts._replace(query="&".join(kept)))
-
-
 def _spellings(url: str) -> Iterator[str]:
     """A URL as the sources may hold it: as is, as http:// (the build upgrades story links), with &amp;,
     without the campaign parameters the build adds."""
-    untracked = without_tracking(url)
+    untracked = remove_utm(url)
     if untracked != url:
         yield from _spellings(untracked)
     yield url

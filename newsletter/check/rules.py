@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from newsletter.build import standalone_links
 from newsletter.check.findings import Finding, Location
-from newsletter.check.inputs import HTML_NAME, TEXT_NAME, Edition, Sources, without_tracking
+from newsletter.check.inputs import HTML_NAME, TEXT_NAME, Edition, Sources
 from newsletter.check.scan import Scan, words
 from newsletter.config import Config, Publication
+from newsletter.tracking import remove_utm
 
 # Gmail clips an email whose HTML passes about 102 kB; services add tracking links and their
 # own footer, so 8 kB short of it is already too close.
@@ -63,13 +65,14 @@ GENERIC_LINK_WORDS = frozenset({
 def is_placeholder_host(host: str, allowed: tuple[str, ...] = ()) -> bool:
     """True for example.com/.net/.org, .example, .invalid, .test and localhost names, unless allowed."""
     host = host.lower().rstrip(".")
-    if _allowed(host, allowed):
+    if allowed_host(host, allowed):
         return False
     return host in RESERVED_TLDS or host.endswith(tuple(f".{t}" for t in RESERVED_TLDS)) or any(
         host == d or host.endswith(f".{d}") for d in RESERVED_DOMAINS)
 
 
-def _allowed(host: str, allowed: tuple[str, ...]) -> bool:
+def allowed_host(host: str, allowed: tuple[str, ...]) -> bool:
+    """Whether ``host`` is one of ``allowed`` ([check] allow_hosts) or a subdomain of one."""
     return any(host == a.lower() or host.endswith(f".{a.lower()}") for a in allowed)
 
 
@@ -142,7 +145,7 @@ def _setting_urls(config: Config, edition: Edition, sources: Sources) -> dict[st
     publication, links = config.publication, config.links
     values = [("publication", "url", publication.url), ("publication", "logo", publication.logo),
               ("links", "unsubscribe", links.unsubscribe), ("links", "preferences", links.preferences),
-              ("links", "view_online", links.view_online.replace("{key}", edition.key))]
+              ("links", "view_online", standalone_links(config, edition.key).view_online)]
     if links.unsubscribe_mailto.strip():
         mailto = links.unsubscribe_mailto.strip()
         values.append(("links", "unsubscribe_mailto", mailto if mailto.startswith("mailto:") else f"mailto:{mailto}"))
@@ -158,7 +161,7 @@ def placeholder_link_findings(config: Config, edition: Edition, scan: Scan, sour
         if not host or not is_placeholder_host(host, config.check.allow_hosts):
             continue
         where = settings.get(url) or sources.locate_url(url)
-        shown_url = without_tracking(url) if config.tracking.enabled and url not in settings else url
+        shown_url = remove_utm(url) if config.tracking.enabled and url not in settings else url
         if shown_url not in by_place.setdefault(where, []):
             by_place[where].append(shown_url)
     for where, urls in by_place.items():
@@ -186,7 +189,7 @@ def footer_findings(config: Config, edition: Edition, scan: Scan, sources: Sourc
             if shown_words not in words(text):
                 yield Finding("no-postal-address", f"The {part} does not show the postal address ({address}).",
                               theme, hint="Keep {{ publication.postal_address }} in the footer of your templates.")
-    unsubscribe = config.links.unsubscribe.replace("{key}", edition.key)
+    unsubscribe = standalone_links(config, edition.key).unsubscribe
     if not any(anchor.href == unsubscribe for anchor in scan.anchors):
         yield Finding("no-unsubscribe", f"The HTML has no link to {unsubscribe} ([links] unsubscribe).", theme)
     if unsubscribe not in scan.text_urls:
@@ -316,7 +319,7 @@ def link_text_findings(scan: Scan, sources: Sources) -> Iterator[Finding]:
         if (said, where) in reported:
             continue
         reported.add((said, where))
-        href = without_tracking(anchor.href) if sources.config.tracking.enabled else anchor.href
+        href = remove_utm(anchor.href) if sources.config.tracking.enabled else anchor.href
         yield Finding("link-text-generic", f"A link reads “{anchor.words}” ({href[:100]}).", where, url=href)
 
 

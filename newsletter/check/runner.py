@@ -17,12 +17,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 import click
 import httpx
 
+from newsletter.build import BuildResult, build_issue, standalone_links
 from newsletter.check.findings import Finding, Location, Report, silence
 from newsletter.check.inputs import (
     HTML_NAME,
@@ -33,7 +34,6 @@ from newsletter.check.inputs import (
     StoryRef,
     built_at,
     changed_since_build,
-    without_tracking,
 )
 from newsletter.check.linkcheck import (
     BROKEN,
@@ -48,15 +48,13 @@ from newsletter.check.linkcheck import (
     Progress,
     user_agent,
 )
-from newsletter.check.rules import is_placeholder_host, offline_findings, url_host
+from newsletter.check.rules import allowed_host, is_placeholder_host, offline_findings, url_host
 from newsletter.check.scan import Scan, scan_email
 from newsletter.config import Config
 from newsletter.errors import CheckFailed, ContentError, shown
 from newsletter.links import acts_on_subscription
+from newsletter.tracking import remove_utm
 from newsletter.weeks import Period, Selection, resolve
-
-if TYPE_CHECKING:
-    from newsletter.build import BuildResult
 
 Echo = Callable[[str], Any]
 SPAM_THRESHOLD = 3.0
@@ -78,8 +76,6 @@ def check_issue(config: Config, selection: Selection, *, links: bool = True, ech
     if edition is None:
         if changed:
             notice(describe_changes(period.key, changed))
-        from newsletter.build import build_issue
-
         # --strict is the check's to apply: the build's warnings become findings, not a failure.
         result = build_issue(replace(config, strict=False), selection)
         notice(f"Built {shown(result.folder)} ({len(result.issue.stories)} stories)")
@@ -117,9 +113,7 @@ def check_edition(config: Config, edition: Edition, *, links: bool = True, spam:
 
 def edition_of(result: BuildResult, config: Config) -> Edition:
     """A fresh build as the check reads it: with the real footer links a standalone send would carry."""
-    from newsletter.build import standalone_links
-
-    email = result.email.with_links(standalone_links(config, result.period))
+    email = result.email.with_links(standalone_links(config, result.period.key))
     stories = tuple(StoryRef(s.id, s.headline, s.url, s.source, s.has_analysis, s.has_impact)
                     for s in result.issue.stories)
     return Edition(result.period.key, result.folder, email.subject, email.preheader, email.html, email.text,
@@ -187,7 +181,7 @@ def spam_findings(config: Config, edition: Edition) -> tuple[list[Finding], str 
     command = spamassassin_command()
     if command is None:
         return [], f"the spam score was not checked (SpamAssassin is not installed or {ENV} is off)"
-    links = _standalone(config, edition.key)
+    links = standalone_links(config, edition.key)
     email = RenderedEmail(edition.subject, edition.preheader, edition.html, edition.text, edition.lang, links)
     result = score_message(message_bytes(build_message(email, config, edition.key)), command)
     if isinstance(result, str):
@@ -199,19 +193,12 @@ def spam_findings(config: Config, edition: Edition) -> tuple[list[Finding], str 
                     Location())], None
 
 
-def _standalone(config: Config, key: str) -> Any:
-    from newsletter.models import Links
-
-    links = config.links
-    return Links(*(url.replace("{key}", key) for url in (links.unsubscribe, links.preferences, links.view_online)))
-
-
 # -- links -------------------------------------------------------------------------------------
 
 
 def fetch_plan(config: Config, key: str, urls: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], Counter[str]]:
     """(the addresses to fetch, why each other one is not): never an unsubscribe, preferences or merge-tag link."""
-    standalone = _standalone(config, key)
+    standalone = standalone_links(config, key)
     never = {standalone.unsubscribe, standalone.preferences}
     fetch: list[tuple[str, str]] = []
     skipped: Counter[str] = Counter()
@@ -226,7 +213,7 @@ def fetch_plan(config: Config, key: str, urls: list[tuple[str, str]]) -> tuple[l
             skipped["unsubscribe or preferences links, which can act when opened"] += 1
         elif url == standalone.view_online:
             skipped["web version, published with the send"] += 1
-        elif any(host == a.lower() or host.endswith(f".{a.lower()}") for a in config.check.allow_hosts):
+        elif allowed_host(host, config.check.allow_hosts):
             skipped["on hosts in [check] allow_hosts"] += 1
         elif is_placeholder_host(host):
             skipped["on placeholder hosts (errors above)"] += 1
@@ -272,7 +259,7 @@ def finding_for(result: LinkResult, sources: Sources) -> Finding | None:
     what = "Image" if result.kind == "image" else "Link"
     where = sources.locate_url(result.url)
     # With [tracking] on, the build added utm_* parameters: name the address the editor wrote.
-    url = without_tracking(result.url) if sources.config.tracking.enabled else result.url
+    url = remove_utm(result.url) if sources.config.tracking.enabled else result.url
     if result.outcome == BROKEN:
         return Finding(f"{result.kind}-broken", f"{what} {url} {result.detail}.", where, url=url)
     if result.outcome == UNRESOLVABLE:
@@ -283,7 +270,7 @@ def finding_for(result: LinkResult, sources: Sources) -> Finding | None:
         size = "more than 1 MB" if result.size == LARGE_IMAGE_BYTES + 1 else f"{result.size / 1_000_000:.1f} MB"
         return Finding("image-large", f"Image {url} is {size}.", where, url=url)
     if result.outcome == REDIRECT and result.final_url and result.final_url != result.url:
-        final = without_tracking(result.final_url) if sources.config.tracking.enabled else result.final_url
+        final = remove_utm(result.final_url) if sources.config.tracking.enabled else result.final_url
         return Finding("link-redirect", f"{what} {url} redirects to {final}.", where,
                        hint=f"Link to {final} instead.", url=url)
     return None
