@@ -315,6 +315,14 @@ class Service:
                               f"[export.{self.name}] view_online) must be \"archive\" or \"service\", not {choice!r}.")
         return tags if choice == "service" else replace(tags, view_online=job.standalone_links.view_online)
 
+    def integer(self, key: str) -> int:
+        """A setting that is one whole number (a sender or template id); ConfigError naming it if not."""
+        value = self.get(key)
+        if not re.fullmatch(r"[0-9]{1,18}", value.strip()):
+            raise ConfigError(f"{self.label} {key} must be a number ({self.env_name(key)} or [export.{self.name}] "
+                              f"{key}), not {value!r}.")
+        return int(value)
+
     def integers(self, key: str) -> list[int]:
         """A setting of comma-separated whole numbers (list ids, a template id); ConfigError naming it if not."""
         try:
@@ -525,6 +533,9 @@ class HttpService(Service):
             for key in ("detail", "message", "error", "title"):
                 if isinstance(data.get(key), str):
                     return one_line(str(data[key]))
+            errors = data.get("errors")  # SendGrid's and Kit's shape: a list of messages
+            if isinstance(errors, list) and errors:
+                return one_line(field_errors(errors))
         return one_line(json.dumps(data, ensure_ascii=False))
 
     def draft(self, remote_id: Any, url: Any = None, marker: str | None = None) -> Draft:
@@ -907,6 +918,56 @@ def shorten(value: Any, limit: int = 120) -> Any:
 
 def split_list(value: str | None) -> list[str]:
     return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+_MARKER_IN_NAME = re.compile(r"\[(nl-[A-Za-z0-9_-]+)\]")
+
+
+def named_marker(name: object) -> str | None:
+    """The marker in a draft's name, title or note (``... [nl-2026-W48-1a2b3c4d]``), if it has one."""
+    match = _MARKER_IN_NAME.search(name) if isinstance(name, str) else None
+    return match.group(1) if match else None
+
+
+def with_marker(name: str, marker: str) -> str:
+    """``name`` with its bracketed marker replaced by ``marker`` (kept when a draft is updated)."""
+    return _MARKER_IN_NAME.sub(f"[{marker}]", name)
+
+
+def template_neutralisers(openers: tuple[str, ...]) -> tuple[Callable[[str], str], Callable[[str], str]]:
+    """(for text, for HTML): article text made inert for a template language opened by ``openers``.
+
+    In text an invisible WORD JOINER breaks each opener (``{{`` -> ``{⁠{``); in HTML the brace
+    becomes its character reference (``&#123;{``), which no template engine reads as syntax.
+    """
+
+    def text(value: str) -> str:
+        for opener in openers:
+            value = value.replace(opener, opener[0] + "\u2060" + opener[1])
+        return value
+
+    def html(value: str) -> str:
+        for opener in openers:
+            value = value.replace(opener, "&#123;" + opener[1])
+        return value
+
+    return text, html
+
+
+def field_errors(errors: list[Any]) -> str:
+    """An API's list of errors as one text: ``"name: is too long; subject: is required"``.
+
+    Each item is a message (Kit: ``["..."]``) or a ``{"field", "message"}`` object (SendGrid,
+    Mailchimp's per-field errors).
+    """
+    parts = []
+    for error in errors:
+        if isinstance(error, dict):
+            field = error.get("field")
+            parts.append(f"{field}: {error.get('message')}" if field else str(error.get("message")))
+        else:
+            parts.append(str(error))
+    return "; ".join(parts)
 
 
 def draft_name(publication: str, key: str, marker: str, limit: int = 100) -> str:

@@ -20,7 +20,10 @@ from newsletter.services.base import (
     Response,
     Setting,
     draft_name,
+    named_marker,
     prepare_email,
+    template_neutralisers,
+    with_marker,
 )
 
 # Brevo Template Language (https://help.brevo.com/hc/en-us/articles/4402386448530): {{ ... }}
@@ -31,7 +34,6 @@ from newsletter.services.base import (
 MERGE_TAGS = Links(unsubscribe="{{ unsubscribe }}", preferences="{{ update_profile }}", view_online="{{ mirror }}")
 # campaignId is an int64 in the API (path parameter of PUT /emailCampaigns/{campaignId}).
 ID_PATTERN = re.compile(r"[1-9][0-9]{0,18}")
-MARKER_RE = re.compile(r"\[(nl-[A-Za-z0-9_-]+)\]")
 PAGE_SIZE = 100  # GET /emailCampaigns: limit is at most 100
 MAX_PAGES = 50
 
@@ -50,18 +52,8 @@ UPDATED = Expect((204,), body="ignored")
 TEST_SENT = Expect((204,), body="ignored")
 
 
-def neutralise(text: str) -> str:
-    """Break Brevo Template Language openers (``{{``, ``{%``, ``{#``) with an invisible word joiner."""
-    for opener in ("{{", "{%", "{#"):
-        text = text.replace(opener, opener[0] + "\u2060" + opener[1])
-    return text
-
-
-def neutralise_html(html: str) -> str:
-    """In HTML the brace becomes its character reference, which Brevo's template engine does not read."""
-    for opener in ("{{", "{%", "{#"):
-        html = html.replace(opener, "&#123;" + opener[1])
-    return html
+# Article text must not open a Brevo Template Language tag: openers are broken up (see template_neutralisers).
+neutralise, neutralise_html = template_neutralisers(("{{", "{%", "{#"))
 
 
 class BrevoService(HttpService):
@@ -112,7 +104,7 @@ class BrevoService(HttpService):
         sender_config = job.config.sender
         sender: dict[str, Any] = {"name": sender_config.name or job.config.publication.name}
         if self.values.get("sender_id"):
-            sender["id"] = self.integers("sender_id")[0]
+            sender["id"] = self.integer("sender_id")
         else:
             sender["email"] = sender_config.email
         return {
@@ -145,8 +137,7 @@ class BrevoService(HttpService):
             for campaign in campaigns:
                 if not isinstance(campaign, dict):
                     continue
-                match = MARKER_RE.search(str(campaign.get("name") or ""))
-                if match and match.group(1) == marker and campaign.get("status", "draft") == "draft":
+                if named_marker(campaign.get("name")) == marker and campaign.get("status", "draft") == "draft":
                     return dict(campaign)
             offset += len(campaigns)
             count = page.get("count")  # the total; without it, a short page is the last
@@ -169,7 +160,7 @@ class BrevoService(HttpService):
     def update_draft(self, draft: Draft, payload: dict[str, Any], job: ExportJob) -> Draft:
         # draft.remote_id was checked on its way in: by export.py from exports.json, or by _draft.
         marker = draft.marker or job.marker
-        body = {**payload, "name": MARKER_RE.sub(f"[{marker}]", payload["name"])}
+        body = {**payload, "name": with_marker(payload["name"], marker)}
         self.call("PUT", f"/emailCampaigns/{draft.remote_id}", json_body=body, expect=UPDATED)
         return Draft(draft.remote_id, draft.url, marker)
 

@@ -17,6 +17,7 @@ from newsletter.services.base import (
     Response,
     Setting,
     prepare_email,
+    template_neutralisers,
 )
 
 # https://docs.buttondown.com/template-variables and https://docs.buttondown.com/portal
@@ -36,18 +37,8 @@ _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 EMAIL_ID = re.compile(rf"{_UUID}|em_(?:[0-7][0-9abcdefghjkmnpqrstvwxyz]{{25}}|{_UUID})")
 
 
-def neutralise(text: str) -> str:
-    """Break Django-template openers (``{{``, ``{%``, ``{#``) with an invisible word joiner."""
-    for opener in ("{{", "{%", "{#"):
-        text = text.replace(opener, opener[0] + "\u2060" + opener[1])
-    return text
-
-
-def neutralise_html(html: str) -> str:
-    """In HTML the brace becomes its character reference, which no template engine reads as syntax."""
-    for opener in ("{{", "{%", "{#"):
-        html = html.replace(opener, "&#123;" + opener[1])
-    return html
+# Article text must not open a Django template tag: openers are broken up (see template_neutralisers).
+neutralise, neutralise_html = template_neutralisers(("{{", "{%", "{#"))
 
 
 class ButtondownService(HttpService):

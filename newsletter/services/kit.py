@@ -6,7 +6,6 @@ import re
 from typing import Any, ClassVar
 
 import click
-import httpx
 
 from newsletter.models import Links
 from newsletter.services.base import (
@@ -20,7 +19,10 @@ from newsletter.services.base import (
     Response,
     Setting,
     draft_name,
+    named_marker,
     prepare_email,
+    template_neutralisers,
+    with_marker,
 )
 
 # Kit's emails are Liquid templates. {{ unsubscribe_url }}: "Custom HTML email templates: FAQs &
@@ -32,7 +34,6 @@ UNSUBSCRIBE = "{{ unsubscribe_url }}"
 PREFERENCES = "{{ subscriber_preferences_url }}"
 # A broadcast's id is an integer (GET/PUT /v4/broadcasts/{id}: "type": "integer").
 ID_PATTERN = re.compile(r"[1-9][0-9]{0,18}")
-MARKER_RE = re.compile(r"\[(nl-[A-Za-z0-9_-]+)\]")
 PAGE_SIZE = 500  # GET /v4/broadcasts: per_page default 500, maximum 1000
 MAX_PAGES = 20
 
@@ -49,18 +50,8 @@ BROADCASTS = Expect((200,), {"broadcasts": list, "pagination": dict, "pagination
                     optional={"pagination.end_cursor": (str, type(None))}, what="a list of Kit broadcasts")
 
 
-def neutralise(text: str) -> str:
-    """Break Liquid openers (``{{``, ``{%``) with an invisible word joiner."""
-    for opener in ("{{", "{%"):
-        text = text.replace(opener, opener[0] + "\u2060" + opener[1])
-    return text
-
-
-def neutralise_html(html: str) -> str:
-    """In HTML the brace becomes its character reference, which Liquid does not read."""
-    for opener in ("{{", "{%"):
-        html = html.replace(opener, "&#123;" + opener[1])
-    return html
+# Article text must not open a Liquid tag: openers are broken up (see template_neutralisers).
+neutralise, neutralise_html = template_neutralisers(("{{", "{%"))
 
 
 class KitService(HttpService):
@@ -90,16 +81,6 @@ class KitService(HttpService):
         # "X-Kit-Api-Key" (securitySchemes of Kit's OpenAPI file).
         return {"X-Kit-Api-Key": self.get("api_key")}
 
-    def error_message(self, response: httpx.Response) -> str:
-        # Errors are {"errors": ["...", ...]}.
-        try:
-            data = response.json()
-        except ValueError:
-            return super().error_message(response)
-        errors = data.get("errors") if isinstance(data, dict) else None
-        if isinstance(errors, list) and errors:
-            return "; ".join(map(str, errors))
-        return super().error_message(response)
 
     def build_payload(self, job: ExportJob) -> dict[str, Any]:
         tags = Links(UNSUBSCRIBE, PREFERENCES, job.standalone_links.view_online)
@@ -118,7 +99,7 @@ class KitService(HttpService):
         if self.values.get("email_address"):
             broadcast["email_address"] = self.values.get("email_address")
         if self.values.get("email_template_id"):
-            broadcast["email_template_id"] = self.integers("email_template_id")[0]
+            broadcast["email_template_id"] = self.integer("email_template_id")
         # Kit supports one filter group per broadcast; "all" means in every listed segment and tag.
         # Without one, "will default to all of your subscribers".
         group = [{"type": kind, "ids": ids} for kind, ids in (("segment", self.integers("segment_ids")),
@@ -141,9 +122,8 @@ class KitService(HttpService):
             for broadcast in page.get("broadcasts") or []:
                 if not isinstance(broadcast, dict):
                     continue
-                match = MARKER_RE.search(str(broadcast.get("description") or ""))
-                if match and match.group(1) == marker and broadcast.get("status", "draft") == "draft" \
-                        and not broadcast.get("send_at"):
+                unsent = broadcast.get("status", "draft") == "draft" and not broadcast.get("send_at")
+                if named_marker(broadcast.get("description")) == marker and unsent:
                     return dict(broadcast)
             pagination = page.get("pagination") or {}
             if not pagination.get("has_next_page") or not pagination.get("end_cursor"):
@@ -166,7 +146,7 @@ class KitService(HttpService):
     def update_draft(self, draft: Draft, payload: dict[str, Any], job: ExportJob) -> Draft:
         # draft.remote_id was checked on its way in: by export.py from exports.json, or by _draft.
         marker = draft.marker or job.marker
-        body = {**payload, "description": MARKER_RE.sub(f"[{marker}]", payload["description"])}
+        body = {**payload, "description": with_marker(payload["description"], marker)}
         # PUT keeps a draft with public: false; its send_at is not nullable, so it is left out.
         body.pop("send_at", None)
         answer = self.call("PUT", f"/broadcasts/{draft.remote_id}", json_body=body,

@@ -22,12 +22,14 @@ from newsletter.services.base import (
     HttpService,
     Response,
     Setting,
+    field_errors,
+    named_marker,
     prepare_email,
+    with_marker,
 )
 
 # https://mailchimp.com/help/all-the-merge-tags-cheat-sheet/
 MERGE_TAGS = Links(unsubscribe="*|UNSUB|*", preferences="*|UPDATE_PROFILE|*", view_online="*|ARCHIVE|*")
-MARKER_RE = re.compile(r"\[(nl-[A-Za-z0-9_-]+)\]")
 # https://mailchimp.com/developer/marketing/api/campaigns/ : the answers each call documents.
 CAMPAIGN = Expect((200,), {"id": str}, what="a Mailchimp campaign")
 CAMPAIGNS = Expect((200,), {"campaigns": list}, what="a list of Mailchimp campaigns")
@@ -119,8 +121,8 @@ class MailchimpService(HttpService):
         if not isinstance(data, dict):
             return super().error_message(response)
         text = ": ".join(str(data[k]) for k in ("title", "detail") if data.get(k))
-        errors = [e for e in data.get("errors") or [] if isinstance(e, dict)]
-        fields = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in errors)
+        errors = data.get("errors")
+        fields = field_errors([e for e in errors if isinstance(e, dict)]) if isinstance(errors, list) else ""
         return f"{text} ({fields})" if fields else text or super().error_message(response)
 
     def build_payload(self, job: ExportJob) -> dict[str, Any]:
@@ -151,8 +153,7 @@ class MailchimpService(HttpService):
         for campaign in found.get("campaigns") or []:
             settings = campaign.get("settings") if isinstance(campaign, dict) else None
             title = settings.get("title") if isinstance(settings, dict) else None
-            match = MARKER_RE.search(title) if isinstance(title, str) else None
-            if match and match.group(1) == marker:
+            if named_marker(title) == marker:
                 return dict(campaign)
         return None
 
@@ -170,7 +171,7 @@ class MailchimpService(HttpService):
     def update_draft(self, draft: Draft, payload: dict[str, Any], job: ExportJob) -> Draft:
         marker = draft.marker or job.marker
         settings = dict(payload["campaign"]["settings"])
-        settings["title"] = MARKER_RE.sub(f"[{marker}]", settings["title"])
+        settings["title"] = with_marker(settings["title"], marker)
         body = {"recipients": payload["campaign"]["recipients"], "settings": settings}
         answer = self.call("PATCH", f"/campaigns/{draft.remote_id}", json_body=body, dry={"id": draft.remote_id},
                            expect=CAMPAIGN)

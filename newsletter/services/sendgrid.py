@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import click
-import httpx
 
 from newsletter.errors import ConfigError, SettingMissing, shown
 from newsletter.manual import see
@@ -24,8 +23,10 @@ from newsletter.services.base import (
     Response,
     Setting,
     draft_name,
+    named_marker,
     prepare_email,
     split_list,
+    with_marker,
 )
 
 # Marketing Campaigns substitution tags, from "Design & Code Editor > Using Substitution Tags"
@@ -40,7 +41,6 @@ ID_PATTERN = re.compile(_UUID)
 # Dynamic transactional templates have ids "d-" + 32 hex digits; the spec also allows a UUID.
 TEMPLATE_ID_PATTERN = re.compile(rf"d-[0-9a-f]{{32}}|{_UUID}")
 VERSION_ID_PATTERN = re.compile(_UUID)
-MARKER_RE = re.compile(r"\[(nl-[A-Za-z0-9_-]+)\]")
 PAGE_SIZE = 100  # GET /marketing/singlesends page_size
 TEMPLATE_PAGE_SIZE = 200  # GET /templates: page_size is required, 1 to 200
 MAX_PAGES = 50
@@ -126,30 +126,6 @@ class SendGridService(HttpService):
         # "Authorization: Bearer <<YOUR_API_KEY_HERE>>" (every v3 endpoint).
         return {"Authorization": f"Bearer {self.get('api_key')}"}
 
-    def integer(self, key: str) -> int:
-        try:
-            return int(self.get(key))
-        except ValueError:
-            raise ConfigError(f"SendGrid {key} must be a number ({self.env_name(key)} or [export.sendgrid] {key}), "
-                              f"not {self.get(key)!r}.") from None
-
-    def error_message(self, response: httpx.Response) -> str:
-        # Errors are {"errors": [{"field": ..., "message": ...}]}.
-        try:
-            data = response.json()
-        except ValueError:
-            return super().error_message(response)
-        errors = data.get("errors") if isinstance(data, dict) else None
-        if not isinstance(errors, list) or not errors:
-            return super().error_message(response)
-        parts = []
-        for error in errors:
-            if isinstance(error, dict):
-                field = error.get("field")
-                parts.append(f"{field}: {error.get('message')}" if field else str(error.get("message")))
-            else:
-                parts.append(str(error))
-        return "; ".join(parts)
 
     def unsubscribe(self) -> dict[str, Any]:
         if self.values.get("suppression_group_id"):
@@ -216,8 +192,7 @@ class SendGridService(HttpService):
 
     def _find(self, marker: str) -> dict[str, Any] | None:
         for single_send in self._pages("/marketing/singlesends", {"page_size": str(PAGE_SIZE)}, "single sends"):
-            match = MARKER_RE.search(str(single_send.get("name") or ""))
-            if match and match.group(1) == marker and single_send.get("status") == "draft":
+            if named_marker(single_send.get("name")) == marker and single_send.get("status") == "draft":
                 return dict(single_send)
         return None
 
@@ -233,7 +208,7 @@ class SendGridService(HttpService):
     def update_draft(self, draft: Draft, payload: dict[str, Any], job: ExportJob) -> Draft:
         # draft.remote_id was checked on its way in: by export.py from exports.json, or by _draft.
         marker = draft.marker or job.marker
-        body = {**payload["single_send"], "name": MARKER_RE.sub(f"[{marker}]", payload["single_send"]["name"])}
+        body = {**payload["single_send"], "name": with_marker(payload["single_send"]["name"], marker)}
         self.call("PATCH", f"/marketing/singlesends/{draft.remote_id}", json_body=body, dry={"id": draft.remote_id},
                   expect=SINGLE_SEND_UPDATED)
         return Draft(draft.remote_id, draft.url, marker)
@@ -249,7 +224,7 @@ class SendGridService(HttpService):
         version's ids come from SendGrid's answers and go into URLs: they are checked like a draft's.
         """
         marker = draft.marker or ""
-        name = MARKER_RE.sub(f"[{marker}]", payload["test_name"])
+        name = with_marker(payload["test_name"], marker)
         template = self._find_template(marker) if marker else None
         if template is None:
             template = self.call("POST", "/templates", json_body={"name": name, "generation": "dynamic"},
@@ -272,7 +247,6 @@ class SendGridService(HttpService):
     def _find_template(self, marker: str) -> dict[str, Any] | None:
         params = {"generations": "dynamic", "page_size": str(TEMPLATE_PAGE_SIZE)}
         for template in self._pages("/templates", params, "dynamic templates"):
-            match = MARKER_RE.search(str(template.get("name") or ""))
-            if match and match.group(1) == marker:
+            if named_marker(template.get("name")) == marker:
                 return dict(template)
         return None
