@@ -23,6 +23,7 @@ from typing import Any
 from newsletter.config import Headings
 from newsletter.document import Block
 from newsletter.errors import ContentError, shown
+from newsletter.links import image_source
 from newsletter.markdown import plain_line, read_markdown
 from newsletter.models import Article
 from newsletter.plaintext import read_plain
@@ -544,7 +545,7 @@ def read_article(path: Path, headings: Headings, tz: tzinfo | None = None) -> Ar
         warnings += more if not sections[part] else []
     analysis, impact = parts["analysis"], parts["impact"]
     image, image_alt = _meta_str(source, "image"), _meta_str(source, "image_alt")
-    if image and not image.startswith("https://"):
+    if image and image_source(image) is None:  # the rule pairing applies to show it
         warnings.append(f"{shown(path)}:{_meta_line(source, 'image')}: image '{image}' is not an absolute https:// "
                         "URL, so it is left out")
     elif image and not image_alt:

@@ -22,9 +22,9 @@ def pair_stories(articles: list[Article], config: Config) -> tuple[list[Story], 
     stories: list[Story] = []
     warnings: list[str] = []
     for article in sorted(articles, key=lambda a: (a.date, str(a.path)), reverse=True):
-        story = to_story(article, config)
+        story, summary_warnings = to_story(article, config)
         stories.append(story)
-        warnings += story_warnings(article, story, config)
+        warnings += story_warnings(article, story, config, summary_warnings)
     return stories, warnings
 
 
@@ -38,8 +38,9 @@ def story_id(article: Article, config: Config) -> str:
     return path.with_suffix("").as_posix()
 
 
-def to_story(article: Article, config: Config) -> Story:
-    lede, body = story_lede(article)
+def to_story(article: Article, config: Config) -> tuple[Story, list[str]]:
+    """The story, and the warnings of reading its summary (a refused link in it, say)."""
+    lede, body, summary_warnings = story_lede(article)
     return Story(
         id=story_id(article, config),
         source=article.path,
@@ -58,10 +59,10 @@ def to_story(article: Article, config: Config) -> Story:
         image_height=article.image_height,
         lang=article.lang or detect_language(article, config.publication.language),
         tags=article.tags,
-    )
+    ), summary_warnings
 
 
-def story_lede(article: Article) -> tuple[Block, tuple[Block, ...]]:
+def story_lede(article: Article) -> tuple[Block, tuple[Block, ...], list[str]]:
     """(lede, the rest of the story): the summary, else the story's first paragraph of words.
 
     A summary in a Markdown file is inline Markdown (emphasis, links); in a plain-text file it
@@ -72,16 +73,16 @@ def story_lede(article: Article) -> tuple[Block, tuple[Block, ...]]:
     body = article.body
     if article.summary:
         if is_markdown(article.path):
-            inlines, _ = read_inline(article.summary)  # its warnings: story_warnings()
-            return Para(inlines), body
-        return para(article.summary), body
+            inlines, warnings = read_inline(article.summary, f"{shown(article.path)}: summary")
+            return Para(inlines), body, warnings
+        return para(article.summary), body, []
     paragraphs = [i for i, block in enumerate(body) if isinstance(block, Para)]
     first = next((i for i in paragraphs if _has_words(body, i)), paragraphs[0] if paragraphs else None)
     if first is not None:
-        return body[first], body[:first] + body[first + 1 :]
+        return body[first], body[:first] + body[first + 1 :], []
     if body:
-        return body[0], body[1:]
-    return (article.analysis or article.impact)[0], ()
+        return body[0], body[1:], []
+    return (article.analysis or article.impact)[0], (), []
 
 
 def _has_words(body: tuple[Block, ...], index: int) -> bool:
@@ -145,11 +146,10 @@ def detect_language(article: Article, default: str) -> str:
     return "vi" if len(_VIETNAMESE.findall(sample)) / letters > 0.04 else default
 
 
-def story_warnings(article: Article, story: Story, config: Config) -> list[str]:
+def story_warnings(article: Article, story: Story, config: Config, summary: list[str] | None = None) -> list[str]:
+    """The article's own warnings, its summary's (``summary``, from story_lede), then what the story lacks."""
     where = shown(article.path)
-    warnings = list(article.warnings)
-    if article.summary and is_markdown(article.path):
-        warnings += read_inline(article.summary, f"{where}: summary")[1]
+    warnings = [*article.warnings, *(summary or [])]
     labels = config.headings
     if not story.has_analysis:
         warnings.append(

@@ -156,6 +156,11 @@ def present_issue(issue: Issue, config: Config, manifest: Path | None = None) ->
     )
 
 
+def as_view(issue: Issue | IssueView, config: Config) -> IssueView:
+    """``issue`` presented, or the view itself when the caller (the build) has presented it already."""
+    return issue if isinstance(issue, IssueView) else present_issue(issue, config)
+
+
 def present_story(story: Story, config: Config, lead: bool = False) -> StoryView:
     """One story as the email shows it; ``lead`` shows more of the story and a large picture."""
     theme = config.theme

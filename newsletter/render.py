@@ -20,7 +20,7 @@ from newsletter.config import THEME_COLOURS, Config, Theme
 from newsletter.errors import ThemeError
 from newsletter.htmlwriter import code_html, fits_phone, inlines_html, longest_word, neutralise, safe
 from newsletter.models import Issue, Links
-from newsletter.presentation import CONTENT_WIDTH, IssueView, present_issue
+from newsletter.presentation import CONTENT_WIDTH, IssueView, as_view
 
 ENTRY_TEMPLATE = "email.mjml.j2"
 __all__ = ["neutralise", "safe", "render_email", "render_mjml", "context", "palette", "theme_dirs", "theme_files"]
@@ -215,10 +215,6 @@ def context(view: IssueView, config: Config, links: Links) -> dict[str, Any]:
     }
 
 
-def _view(issue: Issue | IssueView, config: Config) -> IssueView:
-    return issue if isinstance(issue, IssueView) else present_issue(issue, config)
-
-
 def render_mjml(issue: Issue | IssueView, config: Config, links: Links, extra: Mapping[str, Any] | None = None) -> str:
     """The theme's MJML for an issue (before compiling); theme errors name file and line.
 
@@ -229,7 +225,7 @@ def render_mjml(issue: Issue | IssueView, config: Config, links: Links, extra: M
     env = environment(config)
     try:
         template = env.get_template(ENTRY_TEMPLATE)
-        return template.render({**context(_view(issue, config), config, links), **(extra or {})})
+        return template.render({**context(as_view(issue, config), config, links), **(extra or {})})
     except jinja2.TemplateSyntaxError as error:
         where = f"{error.filename or error.name}:{error.lineno}"
         raise ThemeError(f"{where}: template syntax error: {error.message}") from None

@@ -47,7 +47,7 @@ from newsletter.document import (
 )
 from newsletter.links import scheme, shown_target
 from newsletter.models import Issue, Links
-from newsletter.presentation import IssueView, StoryView, present_issue
+from newsletter.presentation import IssueView, StoryView, as_view
 
 WIDTH = 78
 RULE = "=" * WIDTH
@@ -232,9 +232,8 @@ def plain_text(issue: Issue | IssueView, config: Config, links: Links) -> str:
     Pass the ``IssueView`` the build presented, so both parts read the same one; an ``Issue``
     is presented here first.
     """
-    view = issue if isinstance(issue, IssueView) else present_issue(issue, config)
+    view = as_view(issue, config)
     publication = config.publication
-    labels = config.labels_for(publication.language)
     masthead = [wrap(inert(publication.name)).upper()]
     if publication.tagline:
         masthead.append(wrap(inert(publication.tagline)))
@@ -255,7 +254,7 @@ def plain_text(issue: Issue | IssueView, config: Config, links: Links) -> str:
     blocks.append(wrap(inert(f"{publication.name} · {publication.postal_address}")))
     # One line per link, label then URL: a URL is never wrapped, so a long line may overflow.
     blocks.append("\n".join(
-        f"{inert(labels.text(key))}: {url}"
+        f"{inert(view.labels[key])}: {url}"
         for key, url in (("unsubscribe", links.unsubscribe), ("preferences", links.preferences),
                          ("view_online", links.view_online))))
     return "\n\n".join(blocks) + "\n"

@@ -61,7 +61,7 @@ def locale(lang: str) -> str | None:
 def web_data(issue: Issue, config: Config) -> dict[str, Any]:
     """What the templates see as ``web`` (documented in docs/archive.md); text values are plain strings."""
     lead = issue.stories[0] if issue.stories else None
-    image = lead.image if lead and lead.image and lead.image.startswith("https://") else None
+    image = lead.image if lead else None  # already an https URL, or None (pairing: links.image_source)
     return {
         "canonical": page_url(config, issue.key),
         "description": description(issue),
