@@ -425,30 +425,41 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=8)
-def _lines(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
-    """The settings file's lines, read once per version of the file (line_of is asked often)."""
-    return tuple(unicodedata.normalize("NFC", Path(path).read_text("utf-8-sig")).splitlines())
+def _index(path: str, mtime_ns: int, size: int) -> dict[tuple[str, str | None], int]:
+    """Where each ``[section]`` header and ``[section] key`` first stands in the settings file.
+
+    Built once per version of the file (``mtime_ns``, ``size``): line_of is asked for every key
+    the settings hold, so each answer is a look-up. ``""`` is the part before the first table.
+    """
+    lines = unicodedata.normalize("NFC", Path(path).read_text("utf-8-sig")).splitlines()
+    index: dict[tuple[str, str | None], int] = {}
+    section = ""
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            section = stripped.strip("[] ")
+            index.setdefault((section, None), number)
+        elif stripped:
+            index.setdefault((section, stripped.split("=", 1)[0].strip().strip('"')), number)
+    return index
+
+
+@functools.lru_cache(maxsize=8)
+def _shown(path: Path, cwd: str) -> str:
+    return shown(path)
 
 
 def line_of(path: Path | None, section: str, key: str | None = None) -> str:
     """Best-effort 'file:line' of ``[section] key``, so an error points where to look."""
     if path is None:
         return "configuration"
+    where = _shown(path, os.getcwd())
     try:
         stat = path.stat()
-        lines = _lines(str(path), stat.st_mtime_ns, stat.st_size)
+        number = _index(str(path), stat.st_mtime_ns, stat.st_size).get((section, key))
     except (OSError, UnicodeDecodeError):
-        return shown(path)
-    in_section = section == ""  # "": a key before the first [table]
-    for number, line in enumerate(lines, 1):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            in_section = stripped.strip("[] ") == section
-            if in_section and key is None:
-                return f"{shown(path)}:{number}"
-        elif in_section and key and stripped.split("=", 1)[0].strip().strip('"') == key:
-            return f"{shown(path)}:{number}"
-    return shown(path)
+        return where
+    return f"{where}:{number}" if number else where
 
 
 def _from_dict(data: dict[str, Any], path: Path | None, root: Path) -> Config:
@@ -502,11 +513,13 @@ def _check_table(table: dict[str, Any], section: str, name: str, path: Path | No
                               f'table of strings: {key} = {value!r} is not text; write {key} = "...".')
 
 
-def _section(cls: type, name: str, table: dict[str, Any], path: Path | None) -> Any:
+def _section(cls: type, name: str, table: dict[str, Any], path: Path | None,
+             exclude: frozenset[str] = frozenset()) -> Any:
+    """``cls`` from a settings table, every key known and of its type; ``exclude``: fields no file sets."""
     assert is_dataclass(cls)
     # The annotations as written (strings, under `from __future__ import annotations`): _coerce
     # reads them as text, so typing.get_type_hints' evaluation would only cost time.
-    hints = {f.name: f.type for f in fields(cls)}
+    hints = {f.name: f.type for f in fields(cls) if f.name not in exclude}
     known = set(hints)
     kwargs: dict[str, Any] = {}
     for key, value in table.items():
@@ -654,16 +667,9 @@ def _sources(table: Any, path: Path | None) -> dict[str, SourceSettings]:
                 raise ConfigError(
                     f'{where}: [{section}] has no {key}. Write type = "feed" or "wordpress" and the url to read.'
                 )
-        if value.get("enabled") is not None and not isinstance(value["enabled"], bool):
-            raise ConfigError(f"{line_of(path, section, 'enabled')}: [{section}] enabled must be true or false.")
-        known = sorted(f.name for f in fields(SourceSettings) if f.name != "name")
-        for key in value:
-            if key not in known:
-                raise ConfigError(
-                    f"{line_of(path, section, key)}: unknown setting '{key}' in [{section}]. "
-                    f"Known settings: {', '.join(known)}.{did_you_mean(key, known)}"
-                )
-        settings: SourceSettings = replace(_section(SourceSettings, section, value, path), name=name)
+        # the name is the table's, never a key in it
+        settings: SourceSettings = replace(_section(SourceSettings, section, value, path, frozenset({"name"})),
+                                           name=name)
         _check_source(settings, section, path)
         sources[name] = settings
     return sources

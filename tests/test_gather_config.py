@@ -47,6 +47,8 @@ enabled = false
     [
         ('type = "feed"\nurl = "https://x.example/feed/"\nlimt = 3\n', 4,
          "unknown setting 'limt' in [sources.site]. Known settings: drop_paragraphs, enabled,"),
+        # the source's name is its table's: a name key would be silently overridden
+        ('type = "feed"\nurl = "https://x.example/feed/"\nname = "other"\n', 4, "unknown setting 'name'"),
         ('type = "rss"\nurl = "https://x.example/feed/"\n', 2, 'type must be "feed" or "wordpress", not \'rss\''),
         ('type = "feed"\nurl = "x.example/feed/"\n', 3, "url must be an absolute http:// or https:// address"),
         ('type = "feed"\nurl = "https://x.example/"\nlimit = -1\n', 4, "limit must be between 0 and 100000, not -1"),
