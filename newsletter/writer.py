@@ -432,10 +432,17 @@ def _bytes(path: Path) -> bytes | None:
         return None
 
 
+SETTLED = 2.0  # seconds after its last write that a file counts as saved
+
+
 def read_settled(path: Path, tries: int = 20) -> tuple[bytes | None, Signature]:
     """The file's bytes (None: no file) once two reads a moment apart agree: an editor may be halfway
-    through a save (a file truncated, then written again)."""
+    through a save (a file truncated, then written again). A file last written more than
+    ``SETTLED`` seconds ago is not being saved now: one read does."""
     signature, data = _signature(path), _bytes(path)
+    if signature is not None and data is not None and time.time() - signature[2] / 1e9 > SETTLED \
+            and _signature(path) == signature:  # and no save began while it was read
+        return data, signature
     for _ in range(tries):
         time.sleep(0.005)
         again, more = _signature(path), _bytes(path)
