@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from newsletter.errors import ConfigError, shown
+from newsletter.errors import CONTROL, ConfigError, shown
 from newsletter.manual import see
 
 CONFIG_NAME = "newsletter.toml"
@@ -539,7 +539,6 @@ def _section(cls: type, name: str, table: dict[str, Any], path: Path | None,
 # Settings shown as paragraphs may hold line breaks; every other one ends up in a header, a
 # URL or a single line of the email, where a line break would break it.
 _MULTILINE = {("publication", "postal_address"), ("publication", "reason"), ("publication", "tagline")}
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _check_characters(value: Any, where: str, multiline: bool) -> None:
@@ -548,7 +547,7 @@ def _check_characters(value: Any, where: str, multiline: bool) -> None:
     for text in texts:
         if not isinstance(text, str):
             continue
-        control = _CONTROL.search(text)
+        control = CONTROL.search(text)
         if control:
             raise ConfigError(f"{where} holds the control character U+{ord(control.group(0)):04X}, which no email "
                               "can show. Delete it (it may be written as an escape such as \\u0007).")
@@ -645,7 +644,7 @@ _SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _SOURCE_TYPES = ("feed", "wordpress")
 _SOURCE_BOUNDS = {"limit": (0, 100_000), "timeout": (1, 600), "retries": (0, 10), "max_pages": (1, 1000),
                   "max_bytes": (10_000, 1_000_000_000)}
-_BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")  # a BCP 47 tag: vi, en-US, pt-BR
 
 
 def _sources(table: Any, path: Path | None) -> dict[str, SourceSettings]:
@@ -689,7 +688,7 @@ def _check_source(source: SourceSettings, section: str, path: Path | None) -> No
         number = getattr(source, key)
         if not low <= number <= high:
             raise ConfigError(f"{where(key)}: [{section}] {key} must be between {low} and {high}, not {number}.")
-    if source.lang and not _BCP47.match(source.lang):
+    if source.lang and not LANGUAGE_TAG.match(source.lang):
         raise ConfigError(f"{where('lang')}: [{section}] lang must be a language tag such as 'vi' or 'en-US'.")
     for pattern in source.drop_paragraphs:
         try:

@@ -20,9 +20,9 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
-from newsletter.config import Headings
-from newsletter.document import Block
-from newsletter.errors import ContentError, shown
+from newsletter.config import LANGUAGE_TAG, Headings
+from newsletter.document import MAX_PIXELS, Block
+from newsletter.errors import CONTROL, ContentError, shown
 from newsletter.links import image_source
 from newsletter.markdown import plain_line, read_markdown
 from newsletter.models import Article
@@ -58,7 +58,6 @@ FRONT_MATTER_KEYS |= {"source", "source_id"}  # written by `newsletter gather` (
 # Outlook for Windows draws the picture at the guessed height.
 PIXEL_KEYS = ("image_width", "image_height")
 FRONT_MATTER_KEYS |= set(PIXEL_KEYS)
-MAX_PIXELS = 20_000  # as for a picture in the text ({width=.. height=..})
 # A setext heading's underline, which follows a Markdown headline on the first line
 _SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 
@@ -248,7 +247,6 @@ class Source:
 
 
 # C0 controls other than tab and line feed, DEL and the C1 controls: no email can show them.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "BACKSPACE", 0x0B: "VERTICAL TAB", 0x0C: "FORM FEED", 0x1B: "ESC",
                   0x7F: "DEL"}
 # Invisible format characters that only ever get in the way in text an editor pastes: soft
@@ -323,7 +321,7 @@ def _name_problem(path: Path, folder: bool = False) -> ContentError | None:
         name.encode("utf-8")
     except UnicodeEncodeError:  # bytes that are not UTF-8, kept by Python as lone surrogates
         return ContentError(path, "its name is not UTF-8 text", rename)
-    if _CONTROL.search(name):
+    if CONTROL.search(name):
         return ContentError(path, "its name holds control characters", rename)
     return None
 
@@ -436,13 +434,13 @@ _ENCODING_NAMES = {
 
 
 def _check_characters(path: Path, text: str) -> None:
-    match = _CONTROL.search(text)
+    match = CONTROL.search(text)
     if match:
         line = text.count("\n", 0, match.start()) + 1
         column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
         code = ord(match.group(0))
         name = f" ({_CONTROL_NAMES[code]})" if code in _CONTROL_NAMES else ""
-        more = len(_CONTROL.findall(text)) - 1
+        more = len(CONTROL.findall(text)) - 1
         others = f"; {more} more in the file" if more else ""
         if 0x80 <= code <= 0x9F:
             hint = ("Such characters come from text converted from Windows-1252 the wrong way (curly quotes and "
@@ -611,7 +609,7 @@ def _check_meta(source: Source) -> None:
             raise ContentError(source.path, "front matter 'tags' must be a list of words",
                                "Write 'tags: [health, environment]'.", line)
     lang = _meta_str(source, "lang")
-    if lang is not None and not _LANGUAGE_TAG.match(lang):
+    if lang is not None and not LANGUAGE_TAG.match(lang):
         raise ContentError(source.path, f"front matter lang '{lang}' is not a language tag",
                            "Write a BCP 47 tag such as en, vi or pt-BR.", _meta_line(source, "lang"))
 
@@ -621,7 +619,6 @@ def _is_word_list(value: Any) -> bool:
         isinstance(value, list) and any(isinstance(item, (list, dict)) for item in value))
 
 
-_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 
 
 def _meta_line(source: Source, key: str) -> int:

@@ -41,6 +41,8 @@ from typing import ClassVar, TypeAlias
 # --- inlines ---------------------------------------------------------------------------------
 
 
+MAX_PIXELS = 20_000  # the largest picture size an article may state, in pixels (front matter or {width=..})
+
 @dataclass(frozen=True, slots=True)
 class Str:
     """Literal text: never markup, whatever characters it holds."""

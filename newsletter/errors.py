@@ -33,6 +33,8 @@ import click
 # Characters a terminal would act on or hide: C0 and C1 controls, DEL, the bidirectional
 # overrides and isolates (which reorder what follows: "Trojan Source"), and the lone
 # surrogates Python uses for bytes of a file name that are not UTF-8.
+# Control characters a text may not hold (tab and line feed are text): articles, settings, issue.toml
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 

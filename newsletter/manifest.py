@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from newsletter.config import Config
 from newsletter.content import DATE_PREFIX, strip_invisible
-from newsletter.errors import ManifestError, printable, shown
+from newsletter.errors import CONTROL, ManifestError, printable, shown
 from newsletter.models import Issue, Story
 from newsletter.weeks import Period
 from newsletter.writer import ReadOnlyFile, read_only, read_settled, rewrite_file
@@ -189,7 +189,7 @@ def _read(path: Path, text: str, stories: list[Story]) -> Manifest:
         raise ManifestError(f"{where}:{_line(text, 'subject')}: subject is empty. Write the email's subject line.")
     preheader = _one_line(path, text, data, "preheader", warnings)
     intro = _string(path, text, data, "intro")
-    control = _CONTROL.search(intro)
+    control = CONTROL.search(intro)
     if control:
         raise ManifestError(f"{where}:{_line(text, 'intro')}: intro holds the control character "
                             f"U+{ord(control.group(0)):04X}, which no email can show. Delete it.")
@@ -253,7 +253,6 @@ def _nearest(story_id: str, candidates: list[str]) -> str | None:
     return best if best_score >= 0.75 else None
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _LINE_BREAKS = "\n\r\x0b\x0c\x85\u2028\u2029"
 

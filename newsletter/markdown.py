@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from newsletter.document import (
+    MAX_PIXELS,
     Block,
     BlockQuote,
     BulletList,
@@ -333,4 +334,4 @@ def _image(reader: _Reader, token: Token, line: int) -> Image | None:
 def _pixels(token: Token, name: str) -> int | None:
     value: Any = token.attrGet(name)
     text = str(value or "").strip().lower().removesuffix("px")
-    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= 20000 else None
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_PIXELS else None

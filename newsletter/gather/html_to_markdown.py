@@ -22,7 +22,8 @@ from bs4.element import Comment, NavigableString, Tag
 from markdownify import MarkdownConverter
 
 from newsletter.config import Headings
-from newsletter.content import MAX_PIXELS, heading_kind, normalise_heading
+from newsletter.content import heading_kind, normalise_heading
+from newsletter.document import MAX_PIXELS
 
 # Elements whose content never belongs in an email, dropped with everything inside them.
 DROPPED = {

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from newsletter.content import MAX_PIXELS
+from newsletter.document import MAX_PIXELS
 
 
 @dataclass(frozen=True)
