@@ -35,7 +35,7 @@ from newsletter.manual import see
 from newsletter.models import ExportResult, Links, RenderedEmail
 from newsletter.services import SERVICES, service_class
 from newsletter.services.base import HTTP_SETTINGS, MARKER, Draft, ExportJob, Outcome, Service
-from newsletter.services.redaction import one_line, strip_credentials, web_url
+from newsletter.services.redaction import one_line, web_url
 from newsletter.weeks import Selection
 from newsletter.writer import edition_lock, write_file
 
@@ -142,7 +142,7 @@ def export_email(service: Service, key: str, folder: Path, email: RenderedEmail,
         _record(path, state, service.name, outcome, job, forced)
     draft = outcome.draft
     result = ExportResult(service.name, outcome.action, draft.remote_id if draft else None,
-                          strip_credentials(draft.url) if draft and draft.url else None, outcome.detail,
+                          draft.url if draft else None, outcome.detail,
                           outcome.test_recipients)
     _report(result, service.label, path, echo)
     return result
@@ -235,15 +235,14 @@ def _record(path: Path, state: dict[str, Any], service: str, outcome: Outcome, j
     draft = outcome.draft
     if draft is not None:
         previous = state["drafts"].get(service) if outcome.action == "updated" else None
-        url = strip_credentials(draft.url) if draft.url else None
-        state["drafts"][service] = {
-            "remote_id": draft.remote_id, "url": url, "marker": draft.marker, "content_hash": job.content_hash,
+        state["drafts"][service] = {  # draft.url went through web_url: no credentials in it
+            "remote_id": draft.remote_id, "url": draft.url, "marker": draft.marker, "content_hash": job.content_hash,
             "created": (previous or {}).get("created", now), "updated": now,
         }
         state["pending"].pop(service, None)
     entry: dict[str, Any] = {
         "service": service, "action": outcome.action, "remote_id": draft.remote_id if draft else None,
-        "url": strip_credentials(draft.url) if draft and draft.url else None, "content_hash": job.content_hash,
+        "url": draft.url if draft else None, "content_hash": job.content_hash,
         "time": now,
         "test_to": list(outcome.test_recipients),
     }

@@ -19,6 +19,7 @@ from newsletter.services.base import (
     Setting,
     prepare_email,
 )
+from newsletter.services.redaction import web_url
 
 # https://listmonk.app/docs/apis/campaigns/ : every answer is {"data": ...}; a campaign's id is a number.
 CAMPAIGN = Expect((200,), {"data": dict, "data.id": int}, what="a listmonk campaign")
@@ -92,7 +93,8 @@ class ListmonkService(HttpService):
     def _draft(self, data: Any, marker: str | None) -> Draft:
         campaign = data.get("data", data) if isinstance(data, dict) else {}
         draft = self.draft(campaign.get("id") if isinstance(campaign, dict) else None, None, marker)
-        return Draft(draft.remote_id, f"{self.api_url}/admin/campaigns/{draft.remote_id}", marker)
+        # the admin page, built from api_url: web_url takes out any user:password written into it
+        return Draft(draft.remote_id, web_url(f"{self.api_url}/admin/campaigns/{draft.remote_id}"), marker)
 
     def _find(self, marker: str) -> dict[str, Any] | None:
         found = self.call("GET", "/api/campaigns", params={"tags": marker, "no_body": "true", "per_page": "all"},
