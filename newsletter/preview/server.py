@@ -12,6 +12,7 @@ import re
 import socket
 import stat
 import threading
+import time
 from collections.abc import Iterable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -196,9 +197,25 @@ class PreviewServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], live: LiveIssue, allowed_hosts: Iterable[str] = ()):
         self.live = live
+        self._extras: tuple[tuple[int, int], dict[str, Any]] | None = None
         self.idle_timeout = IDLE_SECONDS
         super().__init__(address, PreviewHandler)
         self.hosts = HostNames(self.host, allowed_hosts)
+
+    def extras(self, version: int) -> dict[str, Any]:
+        """What the state adds to the build's outcome: the editions, the gathered stories, the workspace.
+
+        Listing issues/ and hashing the gathered articles is worth doing once per change of the
+        state and at most once a keep-alive period, not for every open page on every tick.
+        """
+        key = (version, int(time.monotonic() // KEEPALIVE_SECONDS))
+        cached = self._extras
+        if cached is None or cached[0] != key:
+            live = self.live
+            cached = (key, {"editions": editions(live.config.out_dir), "gathered": _gathered(live),
+                            "workspace": str(live.config.root)})
+            self._extras = cached
+        return cached[1]
 
     @property
     def port(self) -> int:
@@ -450,9 +467,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
     def _state(self) -> tuple[int, dict[str, Any]]:
         live = self.server.live
         version, state = live.state()
-        state["editions"] = editions(live.config.out_dir)
-        state["gathered"] = _gathered(live)
-        state["workspace"] = str(live.config.root)
+        state.update(self.server.extras(version))
         return version, state
 
     def _not_found(self, send_body: bool) -> None:
