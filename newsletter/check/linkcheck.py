@@ -78,14 +78,10 @@ class _Problem(Exception):
 
 def user_agent(contact: str = "") -> str:
     """Who is asking: this tool, its version and the publication's site, so a site owner can tell."""
-    from importlib.metadata import PackageNotFoundError, version
+    from newsletter import __version__
 
-    try:
-        number = version("newsletter")
-    except PackageNotFoundError:  # pragma: no cover - running from a checkout without installing
-        number = "0"
     where = f"; +{contact}" if contact else ""
-    return f"newsletter-check/{number} (link check of an email before it is sent{where})"
+    return f"newsletter-check/{__version__} (link check of an email before it is sent{where})"
 
 
 class LinkChecker:
@@ -122,7 +118,7 @@ class LinkChecker:
         if todo:
             for result in _run_async(self._run, todo):
                 results[(result.url, result.kind)] = result
-            self._save(remembered, [results[t] for t in todo])
+            self._save([results[t] for t in todo])
         return [results[t] for t in wanted]
 
     # -- the cache ----------------------------------------------------------------------------
@@ -145,7 +141,9 @@ class LinkChecker:
                 continue
         return fresh
 
-    def _save(self, remembered: dict[str, LinkResult], new: list[LinkResult]) -> None:
+    def _save(self, new: list[LinkResult]) -> None:
+        # The file is read again, not taken from _load: another check (the preview's) may have
+        # written it meanwhile, and its fresh answers are kept.
         if self.cache is None or not self.save_cache or not self.cache.parent.is_dir():
             return
         keep = [r for r in new if r.outcome in REMEMBER_SECONDS]

@@ -96,7 +96,7 @@ def article_of(post: Post, source: SourceSettings, config: Config) -> ArticleFil
         meta["section"] = section
     if post.author:
         meta["author"] = post.author
-    summary = excerpt_text(post.summary_html, html_text(post.html, base, drop), base, drop)
+    summary = excerpt_text(post.summary_html, post.html, base, drop)
     if summary:
         meta["summary"] = escape_line_start(escape_inline(summary))  # the build reads it as inline Markdown
     if post.image:
@@ -127,7 +127,7 @@ def article_of(post: Post, source: SourceSettings, config: Config) -> ArticleFil
     return ArticleFile(source.name, post.id, link, day, slug[:80], f"---\n{front}---\n\n{body}\n")
 
 
-def excerpt_text(excerpt_html: str, body_text: str, base: str, drop: list[re.Pattern[str]]) -> str:
+def excerpt_text(excerpt_html: str, body_html: str, base: str, drop: list[re.Pattern[str]]) -> str:
     """The post's excerpt as plain text, or "" when it is only the story's opening cut short.
 
     WordPress makes an excerpt from the first 55 words when the author wrote none; as the email's
@@ -139,5 +139,5 @@ def excerpt_text(excerpt_html: str, body_text: str, base: str, drop: list[re.Pat
         return ""
     text = _CUT.sub("", text).strip()
     words = text.casefold().split()
-    opening = body_text.casefold().split()[: len(words)]
+    opening = html_text(body_html, base, drop).casefold().split()[: len(words)]  # read only when needed
     return "" if not words or words == opening else text
