@@ -95,12 +95,13 @@ def _heading_lines_apart(block: Block, headings: Headings) -> list[Block]:
             breaks.append(node)
         else:
             lines[-1].append(node)
-    if not any(_line_kind(inline_text(tuple(line)), headings) for line in lines):
+    kinds = [_line_kind(inline_text(tuple(line)), headings) for line in lines]
+    if not any(kinds):
         return [block]
     pieces: list[Block] = []
     current: list[Inline] = []
     for number, line in enumerate(lines):
-        if _line_kind(inline_text(tuple(line)), headings):
+        if kinds[number]:
             if current:
                 pieces.append(Para(tuple(current)))
             pieces.append(Para(tuple(line)))
