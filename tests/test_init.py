@@ -27,8 +27,8 @@ def run(*args: str) -> Result:
 
 
 def sample_week(folder: Path) -> str:
-    days = {name_date(path) for path in (folder / "content").iterdir()}
-    assert len(days) == 2 and None not in days
+    days = [name_date(path) for path in (folder / "content").iterdir()]
+    assert len(days) == 2 and None not in days  # two samples (on a Monday, both dated that day)
     weeks = {week_of(day).key for day in days if day is not None}
     assert len(weeks) == 1  # both samples in the current week
     return weeks.pop()
@@ -225,3 +225,14 @@ def test_init_inside_a_workspace_refuses_to_nest_one(tmp_path: Path, monkeypatch
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
     monkeypatch.chdir(tmp_path / "weekly")
     assert run("init").exit_code == 0  # the workspace's own folder: nothing to write, nothing refused
+
+
+@pytest.mark.parametrize("today", ["2026-11-30", "2026-12-02", "2026-12-06"])  # a Monday, a Wednesday, a Sunday
+def test_the_samples_are_dated_in_the_week_of_any_day(tmp_path: Path, today: str) -> None:
+    from datetime import date
+
+    from newsletter.scaffold import init_workspace
+
+    init_workspace(tmp_path, today=date.fromisoformat(today), timezone="UTC")
+    days = [name_date(path) for path in (tmp_path / "content").iterdir()]
+    assert len(days) == 2 and {week_of(day).key for day in days if day} == {week_of(date.fromisoformat(today)).key}
