@@ -85,9 +85,14 @@ class JsonCache:
         return self._entries().get(key)
 
     def put(self, key: str, value: Any) -> None:
+        self.update({key: value})
+
+    def update(self, values: dict[str, Any]) -> None:
+        """Add or refresh several entries, writing the file once."""
         entries = self._entries()
-        entries.pop(key, None)
-        entries[key] = value
+        for key, value in values.items():
+            entries.pop(key, None)
+            entries[key] = value
         while len(entries) > self.limit:
             del entries[next(iter(entries))]
         try:

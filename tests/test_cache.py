@@ -104,3 +104,54 @@ def test_an_accepted_sender_is_remembered_a_refused_one_never(tmp_path: Path, mo
     with pytest.raises(ConfigError):  # refused again: a refusal is never remembered
         load_config(settings)
     assert len(json.loads((tmp_path / "cache" / "addresses.json").read_text())) == 1
+
+
+def test_kept_declarations_spare_cssutils_and_give_the_same_email(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import cssutils
+    import premailer.cache
+
+    import newsletter.inline
+    from newsletter.cache import JsonCache
+    from newsletter.config import load_config
+    from newsletter.inline import inline_css
+    from newsletter.render import render_email
+    from tests.conftest import ROOT
+    from tests.emailgen import PLACEHOLDERS, make_issue
+
+    monkeypatch.setenv("NEWSLETTER_CACHE_DIR", str(tmp_path))
+
+    def next_run() -> None:  # what a new process starts with: nothing parsed in memory
+        premailer.cache.cache.clear()
+        if newsletter.inline._declarations is not None:
+            newsletter.inline._declarations.cache = JsonCache("css-declarations", limit=1024)
+
+    html = render_email(make_issue(3), load_config(ROOT / "newsletter.toml"), PLACEHOLDERS)
+    next_run()
+    cold = inline_css(html)
+    kept = json.loads((tmp_path / "css-declarations.json").read_text())
+    assert kept and all(isinstance(pairs, list) for pairs in kept.values())
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("cssutils parsed a declaration list that was kept")
+
+    next_run()
+    with monkeypatch.context() as patch:
+        patch.setattr(cssutils, "parseStyle", no_parsing)
+        assert inline_css(html) == cold
+
+    # A damaged entry is parsed again, not trusted.
+    (tmp_path / "css-declarations.json").write_text(json.dumps({key: "junk" for key in kept}))
+    next_run()
+    assert inline_css(html) == cold
+
+
+def test_a_floated_picture_still_gets_outlooks_align_attribute() -> None:
+    from newsletter.inline import inline_css
+
+    html = ('<!doctype html><html><head><style data-inline>.pic { float: right }</style></head>'
+            '<body><img class="pic" src="https://example.org/a.png" alt="a"></body></html>')
+    assert 'align="right"' in inline_css(html)
+    assert "align=" not in inline_css(html.replace("float: right", "display: block"))
