@@ -25,11 +25,12 @@ import json
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from msgspec import Struct, field
 
 from newsletter.config import Config
 from newsletter.errors import OutputError, ThemeError, shown
@@ -49,8 +50,7 @@ _BODY = re.compile(rb"<body\b[^>]*>(.*)</body\s*>", re.DOTALL | re.IGNORECASE)
 _COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)  # MSO conditionals: nothing for a feed reader
 
 
-@dataclass(frozen=True)
-class Edition:
+class Edition(Struct, frozen=True):
     """One built edition as the archive reads it: issue.json's facts and where its web.html is."""
 
     key: str
@@ -73,8 +73,7 @@ class Edition:
         return f"{self.key}/{INDEX}"
 
 
-@dataclass
-class ArchiveResult:
+class ArchiveResult(Struct):
     """What a run did; paths are relative to the site folder."""
 
     folder: Path

@@ -6,10 +6,12 @@ import contextlib
 import json
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from newsletter.check.inputs import source_files
 from newsletter.config import Config
@@ -25,8 +27,7 @@ from newsletter.writer import edition_lock, write_edition
 HTML_NAME, TEXT_NAME, JSON_NAME, MANIFEST_NAME = "email.html", "email.txt", "issue.json", "issue.toml"
 
 
-@dataclass(frozen=True)
-class BuildResult:
+class BuildResult(Struct, frozen=True):
     """What a build made: the issue, the email (links still placeholders) and where it went."""
 
     issue: Issue

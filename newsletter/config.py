@@ -13,12 +13,14 @@ import string
 import tomllib
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from newsletter.errors import CONTROL, ConfigError, shown
 from newsletter.manual import see
@@ -26,8 +28,7 @@ from newsletter.manual import see
 CONFIG_NAME = "newsletter.toml"
 
 
-@dataclass(frozen=True)
-class Publication:
+class Publication(Struct, frozen=True):
     name: str = "Newsletter"
     tagline: str = ""
     url: str = "https://example.com/"
@@ -40,15 +41,13 @@ class Publication:
     logo_height: int = 40
 
 
-@dataclass(frozen=True)
-class Sender:
+class Sender(Struct, frozen=True):
     name: str = ""
     email: str = "newsletter@example.com"
     reply_to: str = ""
 
 
-@dataclass(frozen=True)
-class Headings:
+class Headings(Struct, frozen=True):
     """Which heading lines start the analysis and impact parts, and what the email calls them.
 
     Patterns match a whole heading line case-insensitively; ``*`` stands for any words.
@@ -60,8 +59,7 @@ class Headings:
     impact_label: str = "Impact"
 
 
-@dataclass(frozen=True)
-class LinkSettings:
+class LinkSettings(Struct, frozen=True):
     """The footer's links in a standalone build; services replace them with merge tags.
 
     ``{key}`` in a URL is replaced by the issue's key (e.g. 2026-W48).
@@ -73,8 +71,7 @@ class LinkSettings:
     unsubscribe_mailto: str = ""
 
 
-@dataclass(frozen=True)
-class Theme:
+class Theme(Struct, frozen=True):
     primary: str = "#9b1c1c"
     text: str = "#1f2328"
     muted: str = "#57606a"
@@ -103,8 +100,7 @@ class Theme:
         return self.sections.get(section) or section.replace("-", " ").replace("_", " ").title()
 
 
-@dataclass(frozen=True)
-class Labels:
+class Labels(Struct, frozen=True):
     """Every word the email itself shows, in the publication's language ([labels]).
 
     Values are shown as written, except ``issue`` and ``read_more``: format strings that may
@@ -165,8 +161,7 @@ def primary_language(tag: str | None) -> str:
     return (tag or "").replace("_", "-").split("-")[0].lower()
 
 
-@dataclass(frozen=True)
-class Build:
+class Build(Struct, frozen=True):
     content_dir: str = "content"
     out_dir: str = "issues"
     templates_dir: str = "templates"
@@ -175,8 +170,7 @@ class Build:
     article_url: str = ""
 
 
-@dataclass(frozen=True)
-class Tracking:
+class Tracking(Struct, frozen=True):
     """[tracking]: campaign (UTM) parameters on the email's article and site links; off by default.
 
     ``utm_source``, ``utm_medium`` and ``utm_campaign`` are format strings that may use the
@@ -198,8 +192,7 @@ TRACKING_FIELDS = frozenset({"publication", "key", "number", "date"})
 _HOST = re.compile(r"^(?=.{1,253}$)[^\s/:?#@\[\]]+$")
 
 
-@dataclass(frozen=True)
-class Archive:
+class Archive(Struct, frozen=True):
     """The web archive that `newsletter archive` writes (docs/archive.md).
 
     ``url`` is the public address the folder is published at (https, any sub-path); when it is
@@ -219,8 +212,7 @@ class Archive:
         return self.url.rstrip("/") + "/" if self.url else ""
 
 
-@dataclass(frozen=True)
-class SourceSettings:
+class SourceSettings(Struct, frozen=True):
     """One place `newsletter gather` reads posts from: a ``[sources.<name>]`` table (docs/sources.md).
 
     ``type`` is "feed" (RSS 2.0, RSS 1.0 or Atom at ``url``) or "wordpress" (the site's home page
@@ -247,8 +239,7 @@ class SourceSettings:
     max_bytes: int = 20_000_000
 
 
-@dataclass(frozen=True)
-class CheckSettings:
+class CheckSettings(Struct, frozen=True):
     """`newsletter check` ([check]): what a publication accepts on purpose, and the link checker's bounds.
 
     ``ignore`` lists warning codes (docs/commands.md lists them); ``allow_hosts`` lists hosts
@@ -264,8 +255,7 @@ class CheckSettings:
     time_limit: int = 60
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Struct, frozen=True):
     """All settings; ``root`` is the workspace folder relative paths are resolved against."""
 
     root: Path = field(default_factory=Path.cwd)
@@ -513,13 +503,18 @@ def _check_table(table: dict[str, Any], section: str, name: str, path: Path | No
                               f'table of strings: {key} = {value!r} is not text; write {key} = "...".')
 
 
+def _fields(cls: type) -> tuple[str, ...]:
+    """A settings record's field names, in order (``msgspec.Struct.__struct_fields__``)."""
+    assert issubclass(cls, Struct)
+    return cls.__struct_fields__
+
+
 def _section(cls: type, name: str, table: dict[str, Any], path: Path | None,
              exclude: frozenset[str] = frozenset()) -> Any:
     """``cls`` from a settings table, every key known and of its type; ``exclude``: fields no file sets."""
-    assert is_dataclass(cls)
     # The annotations as written (strings, under `from __future__ import annotations`): _coerce
     # reads them as text, so typing.get_type_hints' evaluation would only cost time.
-    hints = {f.name: f.type for f in fields(cls) if f.name not in exclude}
+    hints = {name: cls.__annotations__[name] for name in _fields(cls) if name not in exclude}
     known = set(hints)
     kwargs: dict[str, Any] = {}
     for key, value in table.items():
@@ -589,7 +584,7 @@ def _labels(table: dict[str, Any], path: Path | None) -> Labels:
 
 
 def _check_label_keys(table: dict[str, Any], name: str, path: Path | None, language: bool) -> None:
-    known = [f.name for f in fields(Labels) if f.name != "languages" and (language or f.name not in _LANGUAGE_ONLY)]
+    known = [name for name in _fields(Labels) if name != "languages" and (language or name not in _LANGUAGE_ONLY)]
     for key in table:
         if key in known:
             continue

@@ -14,11 +14,12 @@ import re
 import stat
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from newsletter.config import LANGUAGE_TAG, Headings
 from newsletter.document import MAX_PIXELS, Block
@@ -231,8 +232,7 @@ def load_articles(
 # --- reading one file ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(Struct, frozen=True):
     """A decoded file: NFC text with LF line endings, and the line the body starts on.
 
     ``meta`` holds the front matter as typed: every value is text (or a list of texts), never

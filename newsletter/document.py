@@ -25,7 +25,7 @@ Inlines: ``Str`` (literal text), ``Emph``, ``Strong``, ``Strikeout`` (each holdi
 ``title``, ``width``, ``height`` in CSS pixels or None when unknown), ``LineBreak`` (a hard
 break) and ``SoftBreak`` (a newline inside a paragraph: a space when shown).
 
-Every value is a frozen dataclass with a ``kind`` class attribute naming it in lower case
+Every value is a frozen record (``msgspec.Struct``) with a ``kind`` class attribute naming it in lower case
 (``"para"``, ``"bullet_list"``, ...), which is what templates dispatch on. Link targets in a
 model built by the readers have already passed the link policy (newsletter.links): they are
 ``https:``, ``mailto:`` or ``tel:``, percent-encoded. ``Link.line`` and ``Image.line`` keep the
@@ -35,61 +35,56 @@ line of the source file they came from (0 when unknown) so later checks can poin
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
 from typing import ClassVar, TypeAlias
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 # --- inlines ---------------------------------------------------------------------------------
 
 
 MAX_PIXELS = 20_000  # the largest picture size an article may state, in pixels (front matter or {width=..})
 
-@dataclass(frozen=True, slots=True)
-class Str:
+class Str(Struct, frozen=True):
     """Literal text: never markup, whatever characters it holds."""
 
     text: str
     kind: ClassVar[str] = "str"
 
 
-@dataclass(frozen=True, slots=True)
-class Emph:
+class Emph(Struct, frozen=True):
     inlines: tuple[Inline, ...]
     kind: ClassVar[str] = "emph"
 
 
-@dataclass(frozen=True, slots=True)
-class Strong:
+class Strong(Struct, frozen=True):
     inlines: tuple[Inline, ...]
     kind: ClassVar[str] = "strong"
 
 
-@dataclass(frozen=True, slots=True)
-class Strikeout:
+class Strikeout(Struct, frozen=True):
     inlines: tuple[Inline, ...]
     kind: ClassVar[str] = "strikeout"
 
 
-@dataclass(frozen=True, slots=True)
-class Code:
+class Code(Struct, frozen=True):
     """Inline code: shown verbatim in a monospace font."""
 
     text: str
     kind: ClassVar[str] = "code"
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
+class Link(Struct, frozen=True):
     """A link: ``target`` is an absolute ``https:``, ``mailto:`` or ``tel:`` URL."""
 
     target: str
     inlines: tuple[Inline, ...]
     title: str = ""
-    line: int = field(default=0, compare=False)
+    line: int = 0
     kind: ClassVar[str] = "link"
 
 
-@dataclass(frozen=True, slots=True)
-class Image:
+class Image(Struct, frozen=True):
     """A picture: ``src`` is an absolute ``https:`` URL; sizes in CSS pixels, None when unknown.
 
     Inline inside a paragraph's inlines, or a block of its own when it stands alone.
@@ -100,7 +95,7 @@ class Image:
     title: str = ""
     width: int | None = None
     height: int | None = None
-    line: int = field(default=0, compare=False)
+    line: int = 0
     kind: ClassVar[str] = "image"
 
     @property
@@ -109,15 +104,13 @@ class Image:
         return " ".join(self.alt.split())
 
 
-@dataclass(frozen=True, slots=True)
-class LineBreak:
+class LineBreak(Struct, frozen=True):
     """A hard line break (two trailing spaces or a backslash in Markdown)."""
 
     kind: ClassVar[str] = "line_break"
 
 
-@dataclass(frozen=True, slots=True)
-class SoftBreak:
+class SoftBreak(Struct, frozen=True):
     """A newline inside a paragraph: shown as a space."""
 
     kind: ClassVar[str] = "soft_break"
@@ -140,60 +133,51 @@ class _Block:
         return block_text(self)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True, slots=True)
-class Para(_Block):
+class Para(_Block, Struct, frozen=True):
     inlines: tuple[Inline, ...]
     kind: ClassVar[str] = "para"
 
 
-@dataclass(frozen=True, slots=True)
-class Plain(_Block):
+class Plain(_Block, Struct, frozen=True):
     """A paragraph of a tight list item: the same inlines, no paragraph spacing."""
 
     inlines: tuple[Inline, ...]
     kind: ClassVar[str] = "plain"
 
 
-@dataclass(frozen=True, slots=True)
-class Heading(_Block):
+class Heading(_Block, Struct, frozen=True):
     level: int
     inlines: tuple[Inline, ...]
     kind: ClassVar[str] = "heading"
 
 
-@dataclass(frozen=True, slots=True)
-class BulletList(_Block):
+class BulletList(_Block, Struct, frozen=True):
     items: tuple[tuple[Block, ...], ...]
     kind: ClassVar[str] = "bullet_list"
 
 
-@dataclass(frozen=True, slots=True)
-class OrderedList(_Block):
+class OrderedList(_Block, Struct, frozen=True):
     items: tuple[tuple[Block, ...], ...]
     start: int = 1
     kind: ClassVar[str] = "ordered_list"
 
 
-@dataclass(frozen=True, slots=True)
-class BlockQuote(_Block):
+class BlockQuote(_Block, Struct, frozen=True):
     blocks: tuple[Block, ...]
     kind: ClassVar[str] = "block_quote"
 
 
-@dataclass(frozen=True, slots=True)
-class CodeBlock(_Block):
+class CodeBlock(_Block, Struct, frozen=True):
     code: str
     language: str = ""
     kind: ClassVar[str] = "code_block"
 
 
-@dataclass(frozen=True, slots=True)
-class HorizontalRule(_Block):
+class HorizontalRule(_Block, Struct, frozen=True):
     kind: ClassVar[str] = "horizontal_rule"
 
 
-@dataclass(frozen=True, slots=True)
-class Table(_Block):
+class Table(_Block, Struct, frozen=True):
     aligns: tuple[str, ...]
     header: tuple[Cell, ...]
     rows: tuple[tuple[Cell, ...], ...]

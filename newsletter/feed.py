@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from msgspec import Struct
 
 ATOM = "http://www.w3.org/2005/Atom"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Struct, frozen=True):
     """One edition in the feed. ``content`` is HTML (sent escaped, ``type="html"``); links may be relative."""
 
     id: str  # a permanent IRI: tag:<host>,<date>:<name>/<key> (RFC 4151), never reused
@@ -26,8 +26,7 @@ class Entry:
     content_base: str  # xml:base for the relative links inside content
 
 
-@dataclass(frozen=True)
-class Feed:
+class Feed(Struct, frozen=True):
     """The feed itself: ``self_link`` is its own public address (None while the archive has no URL)."""
 
     id: str

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import replace
 
 from markupsafe import Markup, escape
+from msgspec.structs import replace
 
 from newsletter.document import (
     Code,

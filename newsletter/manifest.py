@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
 from difflib import SequenceMatcher, get_close_matches
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct, field
 
 from newsletter.config import Config
 from newsletter.content import DATE_PREFIX, strip_invisible
@@ -38,8 +39,7 @@ STORY_KEYS = ("id", "include")
 DATELINE = re.compile(r"^[A-ZÀ-Ỹ][A-ZÀ-Ỹ .'’-]+(?:, [A-Z][A-Za-z.]+)? [–—-] ")
 
 
-@dataclass
-class Manifest:
+class Manifest(Struct):
     """The manifest as read (or proposed), and whether the build must write it back."""
 
     path: Path

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct, field
 
 from newsletter.document import (
     MAX_PIXELS,
@@ -71,8 +72,7 @@ def parser() -> MarkdownIt:
     return _parser
 
 
-@dataclass
-class _Reader:
+class _Reader(Struct):
     """One conversion: where the text came from (for warnings) and the warnings found."""
 
     where: str

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from newsletter.config import Config
 from newsletter.document import (
@@ -60,8 +62,7 @@ MARK = "…"  # ends a shortened run of blocks, in both parts
 INTRO_LEVEL, STORY_LEVEL, PART_LEVEL = 2, 3, 4
 
 
-@dataclass(frozen=True)
-class PartView:
+class PartView(Struct, frozen=True):
     """A story's analysis or impact as shown: its label, blocks and whether they were cut."""
 
     kind: str  # "analysis" or "impact"
@@ -70,8 +71,7 @@ class PartView:
     shortened: bool
 
 
-@dataclass(frozen=True)
-class StoryView:
+class StoryView(Struct, frozen=True):
     """One story as the email shows it (plain text fields; blocks of the document model)."""
 
     id: str
@@ -91,8 +91,7 @@ class StoryView:
     read_more: str  # e.g. "Read the full story: <headline>", in the story's language
 
 
-@dataclass(frozen=True)
-class IssueView:
+class IssueView(Struct, frozen=True):
     """One edition as both parts of the email show it."""
 
     key: str

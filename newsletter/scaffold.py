@@ -7,7 +7,6 @@ import functools
 import os
 import re
 import tomllib
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -15,6 +14,7 @@ from string import Template
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import click
+from msgspec import Struct
 
 from newsletter.config import CONFIG_NAME, find_config
 from newsletter.errors import OutputError, shown
@@ -24,8 +24,7 @@ SKELETON = "skeleton"  # package data: newsletter/skeleton/
 SAMPLE_MARK = "a sample article written by `newsletter init`"
 
 
-@dataclass(frozen=True)
-class Written:
+class Written(Struct, frozen=True):
     """One file of the new workspace, and whether init wrote it (False: it was there already)."""
 
     path: Path

@@ -8,7 +8,9 @@ code block or a picture: such a block is kept whole or left out.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from newsletter.document import (
     Block,
@@ -42,8 +44,7 @@ _ABBREVIATIONS = {
 }
 
 
-@dataclass(frozen=True)
-class Shortened:
+class Shortened(Struct, frozen=True):
     """The blocks to show, and whether anything was left out."""
 
     blocks: tuple[Block, ...]

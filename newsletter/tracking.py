@@ -23,8 +23,10 @@ import contextlib
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, quote, urlsplit
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from newsletter.config import Config, Tracking
 from newsletter.links import acts_on_subscription
@@ -119,8 +121,7 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
 
 
-@dataclass(frozen=True)
-class Tracker:
+class Tracker(Struct, frozen=True):
     """One issue's campaign parameters, ready to add to its links; does nothing when disabled."""
 
     enabled: bool

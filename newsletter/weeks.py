@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import click
+from msgspec import Struct
 
 WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(Struct, frozen=True):
     """What the user asked for; ``resolve`` turns it into concrete days."""
 
     week: str | None = None
@@ -21,8 +20,7 @@ class Selection:
     until: date | None = None
 
 
-@dataclass(frozen=True)
-class Period:
+class Period(Struct, frozen=True):
     """Concrete inclusive days, and the folder name of the edition under issues/."""
 
     key: str

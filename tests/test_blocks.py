@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-from dataclasses import replace
 
 import pytest
+from msgspec.structs import replace
 
 from newsletter.config import Config, Theme
 from newsletter.document import Image, Link, Para, Str

@@ -165,7 +165,7 @@ def test_markdown_with_front_matter(tmp_path: Path) -> None:
     assert article.url == "https://example.com/a" and article.lang == "vi" and article.tags == ("one", "two")
     assert article.body[0].text == "Story with bold and a link."
     assert article.body[0] == Para((Str("Story with "), Strong((Str("bold"),)), Str(" and a "),
-                                    Link("https://example.com/x", (Str("link"),)), Str(".")))
+                                    Link("https://example.com/x", (Str("link"),), line=14), Str(".")))
     assert article.analysis[0] == Para((Str("The <b>analysis</b>."),))  # raw HTML stays text
     assert article.impact[0].text == "The impact."
 

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from newsletter.config import Config, load_config
 from newsletter.document import blocks_text
@@ -205,7 +206,7 @@ INJECTIONS = [
 def test_article_text_cannot_inject(payload: str) -> None:
     story = make_story(1, headline=f"Headline {payload}", section=f"sec {payload}", lede=para(f"Lede {payload}"),
                        image="https://news.example/i.jpg", image_alt=f"alt {payload}")
-    story = story.__class__(**{**story.__dict__, "analysis": (para(f"Analysis {payload}."),)})
+    story = replace(story, analysis=(para(f"Analysis {payload}."),))
     issue = make_issue(stories=(story,), subject=f"Subject {payload}", preheader=f"Pre {payload}",
                        intro=f"Intro {payload}")
     source = inline_css(render_email(issue, Config(), PLACEHOLDERS))

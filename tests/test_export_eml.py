@@ -96,7 +96,7 @@ def test_spamassassin_scores_the_sample_issue_below_one(workspace: Path) -> None
     ],
 )
 def test_long_subjects_round_trip_exactly(tmp_path: Path, subject: str) -> None:
-    from dataclasses import replace
+    from msgspec.structs import replace
 
     rendered = replace(make_email(), subject=subject).with_links(STANDALONE)
     raw = build_message(rendered, make_config(tmp_path), KEY).as_bytes()

@@ -62,7 +62,7 @@ VALUES = st.recursive(
 
 def keys_of(section: str) -> list[str]:
     cls = _SECTIONS.get(section)
-    return [f for f in getattr(cls, "__dataclass_fields__", {})] if cls else []
+    return list(cls.__struct_fields__) if cls else []
 
 
 SERVICE_KEYS = ["api_url", "api_key", "list_id", "list_ids", "username", "token", "timeout", "retries", "host",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
+import msgspec.structs
 import pytest
 
 from newsletter.config import Config, Theme
@@ -89,7 +89,7 @@ def test_palette_reaches_aa_contrast_in_both_schemes(theme: Theme) -> None:
 
 def test_section_labels_come_from_configuration(tmp_path: Path) -> None:
     issue = make_issue(stories=(make_story(0, section="us"), make_story(1, section="arts-and-culture")))
-    config = dataclasses.replace(Config(root=tmp_path), theme=Theme(sections={"us": "United States"}))
+    config = msgspec.structs.replace(Config(root=tmp_path), theme=Theme(sections={"us": "United States"}))
     mjml = render_mjml(issue, config, PLACEHOLDERS)
     assert ">United States<" in mjml and ">Arts And Culture<" in mjml
 

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct, field
 
 from newsletter.errors import shown
 
 ERROR, WARNING = "error", "warning"
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(Struct, frozen=True):
     """One kind of finding: its code, how bad it is, and what to do about it."""
 
     code: str
@@ -102,8 +102,7 @@ KINDS: dict[str, Kind] = {
 }
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(Struct, frozen=True):
     """Where a finding is: a file and line, a setting, a story; any of them may be unknown."""
 
     file: Path | None = None
@@ -127,8 +126,7 @@ class Location:
                 "story": self.story, "default": self.default}
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(Struct, frozen=True):
     """One problem: its kind, what exactly is wrong, where, and (when it differs from the kind's) what to do."""
 
     code: str
@@ -154,8 +152,7 @@ class Finding:
                 "where": self.where.describe(), "location": self.where.to_json(), "url": self.url}
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(Struct, frozen=True):
     """The findings of one check of one edition, with what was ignored and what could not be checked."""
 
     key: str

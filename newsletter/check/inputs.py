@@ -11,9 +11,10 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
+
+from msgspec import Struct
 
 from newsletter.check.findings import Location
 from newsletter.config import Config
@@ -27,8 +28,7 @@ _TABLE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
 _KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
 
 
-@dataclass(frozen=True)
-class StoryRef:
+class StoryRef(Struct, frozen=True):
     """A story of a built edition, as a check needs it (issue.json has the same fields)."""
 
     id: str
@@ -39,8 +39,7 @@ class StoryRef:
     has_impact: bool
 
 
-@dataclass(frozen=True)
-class Edition:
+class Edition(Struct, frozen=True):
     """A built edition as a check reads it: both parts with their real links, and what issue.json says."""
 
     key: str
@@ -54,8 +53,7 @@ class Edition:
     warnings: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class _File:
+class _File(Struct, frozen=True):
     path: Path
     lines: tuple[str, ...]
     kind: str  # "story", "manifest", "settings", "template"

@@ -20,13 +20,14 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+from msgspec import Struct
+from msgspec.structs import asdict, replace
 
 from newsletter.errors import OutputError
 from newsletter.writer import write_file
@@ -47,8 +48,7 @@ _NO_SUCH_NAME = {getattr(socket, name) for name in ("EAI_NONAME", "EAI_NODATA", 
 Progress = Callable[[int, int], Any]
 
 
-@dataclass(frozen=True)
-class LinkResult:
+class LinkResult(Struct, frozen=True):
     """What one address answered. ``size`` is an image's byte count when known (Content-Length or counted)."""
 
     url: str
@@ -61,8 +61,7 @@ class LinkResult:
     cached: bool = False
 
 
-@dataclass
-class _Answer:
+class _Answer(Struct):
     status: int
     url: str  # the address that gave this answer, after redirects
     hops: int

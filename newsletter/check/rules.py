@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from msgspec import Struct
 
 from newsletter.build import standalone_links
 from newsletter.check.findings import Finding, Location
@@ -35,8 +36,7 @@ _DEFAULT_POSTAL = Publication().postal_address
 INIT_EXAMPLE_KEYS = (("publication", "name"), ("sender", "name"), ("publication", "reason"))
 
 
-@dataclass(frozen=True)
-class Marker:
+class Marker(Struct, frozen=True):
     """An editorial leftover: what the reader would see, and how to find it."""
 
     name: str

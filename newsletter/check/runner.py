@@ -15,13 +15,13 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import click
 import httpx
+from msgspec.structs import replace
 
 from newsletter.build import BuildResult, build_issue, standalone_links
 from newsletter.check.findings import Finding, Location, Report, silence

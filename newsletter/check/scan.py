@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from html.parser import HTMLParser
+
+from msgspec import Struct
 
 # Characters the text writer and the theme put inside words on purpose (to break merge-tag
 # syntax or pad the preheader); a reader sees none of them, so a search must not either.
@@ -16,8 +17,7 @@ _HIDDEN_CONTENT = {"style", "script", "head", "template"}
 _VOID = {"br", "img", "hr", "wbr", "input", "meta", "link", "source", "col", "area", "base", "embed", "track"}
 
 
-@dataclass(frozen=True)
-class Anchor:
+class Anchor(Struct, frozen=True):
     """An ``<a href>``: where it goes, the words it shows (an image's alt when it holds one), its line in the HTML."""
 
     href: str
@@ -25,8 +25,7 @@ class Anchor:
     line: int
 
 
-@dataclass(frozen=True)
-class Image:
+class Image(Struct, frozen=True):
     """An ``<img>`` (each ``srcset`` candidate counts as one too)."""
 
     src: str
@@ -34,8 +33,7 @@ class Image:
     line: int
 
 
-@dataclass(frozen=True)
-class Scan:
+class Scan(Struct, frozen=True):
     """The email as a checker reads it: both parts' visible text and every address they hold."""
 
     anchors: tuple[Anchor, ...]

@@ -11,15 +11,15 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 ENV = "NEWSLETTER_SPAMASSASSIN"
 _STATUS = re.compile(r"^X-Spam-Status:.*?score=(-?[\d.]+)", re.MULTILINE | re.DOTALL)
 _RULE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s+([A-Z0-9_]{2,})\s+(\S.*)$")
 
 
-@dataclass(frozen=True)
-class SpamScore:
+class SpamScore(Struct, frozen=True):
     """The score (SpamAssassin calls 5 spam) and the rules that scored, highest first: (points, name, description)."""
 
     score: float

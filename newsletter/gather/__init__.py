@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 import httpx
+from msgspec import Struct, field
 
 from newsletter.config import Config, SourceSettings
 from newsletter.errors import OutputError, SourceError, SourceErrors, shown
@@ -34,8 +34,7 @@ __all__ = ["gather", "GatherResult"]
 Echo = Callable[[str], Any]
 
 
-@dataclass
-class GatherResult:
+class GatherResult(Struct):
     """What a run did: every placed article by action, the posts skipped, the sources that failed."""
 
     period: Period

@@ -8,12 +8,12 @@ different file.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
+from msgspec import Struct
 
 from newsletter.config import Config, SourceSettings, primary_language
 from newsletter.gather.html_to_markdown import (
@@ -48,8 +48,7 @@ class Malformed(Exception):
     """A post that cannot become an article: no title, no date, no content."""
 
 
-@dataclass(frozen=True)
-class ArticleFile:
+class ArticleFile(Struct, frozen=True):
     """An article as gather would write it: where (under the content folder) and what."""
 
     source: str

@@ -15,11 +15,11 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from msgspec import Struct
 
 from newsletter import __version__
 from newsletter.config import SourceSettings
@@ -38,8 +38,7 @@ def user_agent(publication_url: str) -> str:
     return f"newsletter/{__version__} (weekly newsletter gather; +{publication_url})"
 
 
-@dataclass(frozen=True)
-class Fetched:
+class Fetched(Struct, frozen=True):
     """One answer: its final URL (after redirects), headers, body, and whether it came from the cache."""
 
     url: str

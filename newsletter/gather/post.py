@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from newsletter.document import MAX_PIXELS
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(Struct, frozen=True):
     """A category or tag: the name the site shows and its slug (made from the name when a feed gives none)."""
 
     name: str
@@ -22,8 +22,7 @@ class Term:
         return wanted in (self.name.strip().casefold(), self.slug.casefold())
 
 
-@dataclass(frozen=True)
-class Post:
+class Post(Struct, frozen=True):
     """A post of the week, before it becomes an article file.
 
     ``html`` and ``summary_html`` are the post's HTML as the source sent it (not yet sanitised);

@@ -12,9 +12,10 @@ ledger that at worst forgets the last one (which is then found again by its sour
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+
+from msgspec import Struct
 
 from newsletter.content import ARTICLE_SUFFIXES, article_files
 from newsletter.gather.article import ArticleFile
@@ -25,8 +26,7 @@ from newsletter.writer import read_only, write_file
 _SOURCE_ID_LINE = re.compile(r"^source_id:\s*(.+?)\s*$", re.MULTILINE)
 
 
-@dataclass(frozen=True)
-class Placed:
+class Placed(Struct, frozen=True):
     """What happened (or, in a dry run, would happen) to one article."""
 
     action: str  # "new", "updated", "unchanged", "kept" (the editor's edits), "duplicate"

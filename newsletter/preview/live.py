@@ -9,12 +9,12 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 import watchfiles
+from msgspec import Struct
 from watchfiles import Change, DefaultFilter
 
 from newsletter.config import CONFIG_NAME, Config, load_config
@@ -25,8 +25,7 @@ MANIFEST_NAME = "issue.toml"
 Builder = Callable[[Config, Selection], Any]  # build_issue, or a stand-in in tests
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(Struct, frozen=True):
     """One thing the editor must fix: where (file:line), what is wrong, what to do."""
 
     where: str
@@ -34,8 +33,7 @@ class Problem:
     hint: str = ""
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Struct, frozen=True):
     """The result of the latest build of the live edition, as the page shows it."""
 
     generation: int  # counts finished builds; the page reloads the email when it changes

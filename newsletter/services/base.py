@@ -37,13 +37,14 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
 import click
 import httpx
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from newsletter.config import Config, env_setting, line_of
 from newsletter.errors import ConfigError, ServiceError, SettingMissing, shown
@@ -77,8 +78,7 @@ class Refused(ServiceError):
         super().__init__(service, message)
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(Struct, frozen=True):
     """One setting a service reads: ``[export.<service>] key`` or ``NEWSLETTER_<SERVICE>_<KEY>``."""
 
     key: str
@@ -114,8 +114,7 @@ VIEW_ONLINE = Setting(
 VIEW_ONLINE_CHOICES = ("archive", "service")
 
 
-@dataclass(frozen=True)
-class Features:
+class Features(Struct, frozen=True):
     """What a service can do, shown by ``newsletter export --list``."""
 
     draft: bool
@@ -125,8 +124,7 @@ class Features:
     merge_tags: str  # how the footer links are expressed
 
 
-@dataclass(frozen=True)
-class Draft:
+class Draft(Struct, frozen=True):
     """A draft as the service knows it."""
 
     remote_id: str
@@ -134,8 +132,7 @@ class Draft:
     marker: str | None = None
 
 
-@dataclass
-class ExportJob:
+class ExportJob(Struct):
     """Everything one export needs; ``export.py`` builds it from the build and exports.json."""
 
     config: Config
@@ -152,8 +149,7 @@ class ExportJob:
     content_hash: str = ""
 
 
-@dataclass
-class Outcome:
+class Outcome(Struct):
     """What ``send`` did, before ``parse_result`` turns it into an ExportResult."""
 
     action: str  # "created", "updated", "adopted", "written", "sent", "dry-run"
@@ -398,8 +394,7 @@ class Service:
             self._client.close()
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(Struct, frozen=True):
     """A parsed JSON answer (or the stand-in a dry run returns)."""
 
     status: int
@@ -409,8 +404,7 @@ class Response:
 JsonType = type | tuple[type, ...]
 
 
-@dataclass(frozen=True, eq=False)
-class Expect:
+class Expect(Struct, frozen=True, eq=False):
     """The answer an API documents for a successful call: its statuses, and the JSON fields it holds.
 
     ``fields`` maps a dotted path (``"data.id"``) to the JSON type(s) there: ``str``, ``int``,

@@ -12,11 +12,11 @@ import base64
 import smtplib
 import socket
 import ssl
-from dataclasses import replace
 from email.message import EmailMessage
 from typing import Any, ClassVar
 
 import click
+from msgspec.structs import replace
 
 from newsletter.errors import ConfigError, ServiceError
 from newsletter.mime import build_message
