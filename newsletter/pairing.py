@@ -142,38 +142,38 @@ def article_url(article: Article, config: Config) -> str:
 def detect_language(article: Article, default: str) -> str:
     """'vi' when the headline and lede are plainly Vietnamese, so screen readers switch voice."""
     sample = " ".join([article.headline, blocks_text(article.body[:2])])
-    letters = sum(ch.isalpha() for ch in sample) or 1
+    letters = sum(map(str.isalpha, sample)) or 1
     return "vi" if len(_VIETNAMESE.findall(sample)) / letters > 0.04 else default
 
 
 def story_warnings(article: Article, story: Story, config: Config, summary: list[str] | None = None) -> list[str]:
     """The article's own warnings, its summary's (``summary``, from story_lede), then what the story lacks."""
-    where = shown(article.path)
-    warnings = [*article.warnings, *(summary or [])]
+    lacks: list[str] = []  # what the story lacks, each said of the article file below
     labels = config.headings
     if not story.has_analysis:
-        warnings.append(
-            f"{where}: no analysis (no '{labels.analysis_label}' heading and no "
+        lacks.append(
+            f"no analysis (no '{labels.analysis_label}' heading and no "
             f"{article.path.stem}.analysis.md beside it)"
         )
     if not story.has_impact:
-        warnings.append(
-            f"{where}: no reader-impact section (no '{labels.impact_label}' heading and no "
+        lacks.append(
+            f"no reader-impact section (no '{labels.impact_label}' heading and no "
             f"{article.path.stem}.impact.md beside it)"
         )
     if not article.url and not config.build.article_url:
-        warnings.append(
-            f"{where}: no url, so the story links to {config.publication.url}; "
+        lacks.append(
+            f"no url, so the story links to {config.publication.url}; "
             "add 'url:' front matter or set [build] article_url"
         )
     elif article.url and article.url.lower().startswith("http://"):
-        warnings.append(f"{where}: url '{article.url}' is not https://, so the email links to {story.url}")
+        lacks.append(f"url '{article.url}' is not https://, so the email links to {story.url}")
     elif article.url and (scheme(article.url) not in ("https", "http") or link_target(article.url) is None):
-        warnings.append(
-            f"{where}: url '{article.url}' is not an absolute https:// URL, so the story links to {story.url}"
+        lacks.append(
+            f"url '{article.url}' is not an absolute https:// URL, so the story links to {story.url}"
         )
     elif not story.url.startswith("https://"):
-        warnings.append(f"{where}: url '{story.url}' is not https://; email links must be absolute https URLs")
+        lacks.append(f"url '{story.url}' is not https://; email links must be absolute https URLs")
     # A story picture that is not https, or has no alt text, is a warning of the reader (content.py),
     # which knows the front matter's line.
-    return warnings
+    where = shown(article.path) if lacks else ""
+    return [*article.warnings, *(summary or []), *(f"{where}: {lack}" for lack in lacks)]
