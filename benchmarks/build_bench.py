@@ -5,8 +5,11 @@ It writes a throwaway workspace under a temporary folder and measures two things
 targets in benchmarks/README.md:
 
 1. `newsletter build` of a 12-story week as a user runs it, a whole process: its CPU time
-   (user + system, median of 5 runs after one warm-up run) next to the floor of the imports it
-   cannot avoid, `python -c "import jinja2, click, mjml, premailer"`, and the ratio of the two.
+   (user + system, median of 9 runs after one warm-up run, each after an article was edited, so
+   no run can reuse the last one's work) next to the floor of the imports it cannot avoid,
+   `python -c "import jinja2, click, mjml, premailer"`, and the ratio of the two. With
+   `--instructions` (needs valgrind), the same two counted in instructions by callgrind, which
+   the machine's load does not move.
 2. In-process builds of the same week with content folders of growing size: the time of a
    build, peak memory and the email's size.
 """
@@ -17,6 +20,7 @@ import argparse
 import compileall
 import gc
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -122,7 +126,26 @@ def cpu_seconds(command: list[str], cwd: Path) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def process_bench(stories: int, runs: int) -> bool:
+def edit_article(root: Path, run: int) -> None:
+    """Change one article's text, as an editor saving a correction between two builds."""
+    articles = sorted((root / "content").rglob("*.txt"))
+    path = articles[run % len(articles)]
+    text = re.sub(r"\nCorrection \d+\.\n", "\n", path.read_text("utf-8"))
+    path.write_text(text.replace("\nSaigon Sentinel Analysis\n", f"\nCorrection {run}.\nSaigon Sentinel Analysis\n", 1),
+                    "utf-8")
+
+
+def instructions(command: list[str], cwd: Path) -> int:
+    """Instructions ``command`` executes, counted by callgrind (the same count on a busy machine)."""
+    out = cwd / ".callgrind.out"
+    run = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *command], cwd=cwd,
+                         env={**os.environ, "PYTHONHASHSEED": "0"}, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, check=True)
+    out.unlink(missing_ok=True)
+    return int(run.stderr.rsplit("Collected :", 1)[1].split()[0])
+
+
+def process_bench(stories: int, runs: int, count_instructions: bool = False) -> bool:
     """`newsletter build` as a user runs it, against the floor of its unavoidable imports."""
     # Compiled like an installed wheel (pip compiles on install; an editable checkout may not be).
     compileall.compile_dir(str(ROOT / "newsletter"), quiet=1)
@@ -134,16 +157,22 @@ def process_bench(stories: int, runs: int) -> bool:
         cpu_seconds(build, root)  # warm-up: the first build of a week writes issue.toml and fills caches
         cpu_seconds(FLOOR, root)
         floors, bare, builds = [], [], []
-        for _ in range(runs):  # interleaved, so a busy spell of the machine touches all alike
+        for run in range(runs):  # interleaved, so a busy spell of the machine touches all alike
             floors.append(cpu_seconds(FLOOR, root))
             bare.append(cpu_seconds(FLOOR_NO_GC, root))
+            edit_article(root, run)
             builds.append(cpu_seconds(build, root))
+        rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # before valgrind's own
+        if count_instructions:
+            edit_article(root, runs)
+            floor_count, build_count = instructions(FLOOR, root), instructions(build, root)
+            print(f"instructions (callgrind): newsletter build {build_count / 1e6:,.0f} M, import floor "
+                  f"{floor_count / 1e6:,.0f} M, ratio {build_count / floor_count:.2f}")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     floor, floor_no_gc, built = statistics.median(floors), statistics.median(bare), statistics.median(builds)
     ratio = built / floor
     ok = ratio <= PROCESS_TARGET
-    rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"{'PASS' if ok else 'FAIL'} newsletter build, {stories} stories, whole process: {built:.3f} s CPU "
           f"(median of {runs}); import floor {floor:.3f} s; ratio {ratio:.2f} (target <= {PROCESS_TARGET}); "
           f"floor with the collector off {floor_no_gc:.3f} s (ratio {built / floor_no_gc:.2f}); "
@@ -155,9 +184,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stories", type=int, default=12)
     parser.add_argument("--archive", type=int, nargs="*", default=[0, 1000, 10000])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count the build's and the floor's instructions with valgrind's callgrind")
     args = parser.parse_args()
-    failed = not process_bench(args.stories, args.runs)
+    failed = not process_bench(args.stories, args.runs, args.instructions)
     baseline = None
     cases = [(n, flat, False) for n in args.archive for flat in ((False,) if n == 0 else (False, True))]
     cases.append((0, False, True))  # the same week as rich Markdown: lists, quotes, tables, pictures
