@@ -260,6 +260,7 @@ _INVISIBLE = re.compile(
     f"|(?<!{_NEEDS_JOINERS})[\u200b-\u200d]"
     f"|[\u200b-\u200d](?!{_NEEDS_JOINERS})"
 )
+_ANY_INVISIBLE = re.compile("[\u00ad\u180e\u2060-\u2064\ufeff\u200b-\u200d]")  # a quick scan first: most text has none
 # Signatures of documents that are not text, whatever their file is called.
 _SIGNATURES = (
     (b"%PDF-", "a PDF"),
@@ -278,7 +279,7 @@ def strip_invisible(text: str) -> str:
 
     Joiners that do a job (in emoji sequences, in scripts that join letters) are kept.
     """
-    return _INVISIBLE.sub("", text)
+    return _INVISIBLE.sub("", text) if _ANY_INVISIBLE.search(text) else text
 
 
 def read_text(path: Path) -> str:
