@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -365,3 +366,58 @@ def test_the_state_carries_the_checks_findings_links_included(workspace: Path) -
             article.write_text("")
             run.live.rebuild()
             assert state(run.port)["ok"] is False and state(run.port)["check"] is None
+
+
+def test_one_edit_runs_the_offline_check_once_and_shows_its_findings_throughout(
+        workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edit, through the watcher, the rebuild and the background check: one run of the offline rules.
+
+    The page gets the offline findings at once, and the same ones again with the links' when the
+    links are done. The link check waits at a gate the test opens, so the page is seen at each
+    stage without relying on timing.
+    """
+    from newsletter.check import runner
+
+    offline_runs: list[str] = []
+    real_offline, real_links = runner.offline_findings, runner.link_findings
+    gate = threading.Event()
+    gate.set()
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        offline_runs.append("offline")
+        return real_offline(*args, **kwargs)
+
+    def gated(*args: Any, **kwargs: Any) -> Any:
+        assert gate.wait(30), "the test never opened the gate"
+        return real_links(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "offline_findings", counted)
+    monkeypatch.setattr(runner, "link_findings", gated)
+    manifest = workspace / "issues" / WEEK / "issue.toml"  # a subject too long for a phone: an offline warning
+    manifest.write_text(manifest.read_text("utf-8").replace("Tết fair", "Tết fair at Mile Square Park"), "utf-8")
+
+    def check() -> dict[str, Any]:
+        data = state(run.port)
+        found = data["check"]
+        assert found is None or isinstance(found, dict)
+        return {"generation": data["generation"], **(found or {"status": None})}
+
+    with running_preview(workspace) as run:
+        wait_until(lambda: check()["status"] == "done", timeout=30)
+        assert run.builds() == 1 and offline_runs == ["offline"], run.lines
+        gate.clear()  # the next check stops before its links
+        article = workspace / ARTICLE
+        article.write_text(article.read_text().replace(HEADLINE, "Fee caps on remittances take effect"))
+        wait_until(lambda: check()["generation"] == 2 and check()["status"] == "checking-links", timeout=30)
+        early = check()
+        assert offline_runs == ["offline"] * 2, "the offline rules ran again for the same build"
+        assert "subject-length" in {f["code"] for f in early["warnings"]}
+        gate.set()
+        wait_until(lambda: check()["status"] == "done", timeout=30)
+        done = check()
+        assert done["generation"] == 2 and run.builds() == 2, run.lines
+        assert offline_runs == ["offline"] * 2, "the offline rules ran again for the same build"
+        for kind in ("errors", "warnings"):  # what the page showed early, it still shows
+            assert all(finding in done[kind] for finding in early[kind]), kind
+            added = {f["code"] for f in done[kind] if f not in early[kind]}
+            assert all(code.startswith(("link-", "image-", "spam-")) for code in added), added

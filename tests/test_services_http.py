@@ -16,13 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsletter.errors import ConfigError, ServiceError, SettingMissing
 from newsletter.export import export_email
 from newsletter.services import service_class
 from tests.exporting import KEY, STANDALONE, make_config, make_email, read_exports
-from tests.servers import Fault, serve
+from tests.servers import FakeMailchimp, Fault, serve
 from tests.servers_harness import FIRST, HARNESSES, MORE, Harness, Run, creates, services, wired
 
 pytestmark = pytest.mark.server
@@ -424,6 +427,63 @@ def test_an_id_from_exports_json_must_have_the_services_format(harness: Harness,
     assert "exports.json" in message and "--new" in message and "\n" not in message.split(": ", 1)[1]
     assert harness.fake.requests == []  # nothing went to the service
 
+
+
+# Mailchimp gives a campaign id no format ("A string that uniquely identifies this campaign"):
+# any id that is one URL path segment as it stands is taken, whatever its examples look like.
+MAILCHIMP_IDS = ["42694e9e57", "1", "B03BFC273A", "c-2026_w48.v2~x", "a" * 256, "..a", "a.."]
+# What could change the URL (another segment, a dot segment, a query, a fragment, an escape a
+# server may decode into those, a path parameter) or is no id at all.
+MAILCHIMP_BAD_IDS = [".", "..", "...", "a/b", "/a", "a/", "a\\b", "a?b", "a#b", "a%2Fb", "%2e%2e", "a;b", "a b",
+                     "a\tb", "a\nb", "a\x00b", "a\x7fb", "éa", "a" * 257]
+
+
+@services("mailchimp")
+@pytest.mark.parametrize("campaign_id", MAILCHIMP_IDS)
+def test_mailchimp_takes_any_campaign_id_that_is_one_path_segment(harness: Harness, run: Run,
+                                                                   campaign_id: str) -> None:
+    fake = harness.fake
+    assert isinstance(fake, FakeMailchimp)
+    fake.id_for = lambda number: campaign_id
+    assert run().remote_id == campaign_id
+    assert read_exports(run.folder)["drafts"]["mailchimp"]["remote_id"] == campaign_id
+    result = run(test_to=("editor@sentinel.example",))  # read back from exports.json, into three URLs
+    assert result.action == "updated" and fake.errors == []
+    used = {(r.method, r.path) for r in fake.requests}
+    for method, tail in (("PATCH", ""), ("PUT", "/content"), ("POST", "/actions/test")):
+        assert (method, f"/3.0/campaigns/{campaign_id}{tail}") in used, (method, tail)
+
+
+@services("mailchimp")
+@pytest.mark.parametrize("bad_id", MAILCHIMP_BAD_IDS)
+def test_mailchimp_refuses_a_campaign_id_that_could_change_the_url(harness: Harness, run: Run,
+                                                                    bad_id: str) -> None:
+    harness.fake.faults.append(Fault("POST", harness.create_path, status=harness.create_status,
+                                     body=harness.answer(bad_id)))
+    with pytest.raises(ServiceError) as caught:  # in an answer
+        run()
+    assert "cannot be trusted" in caught.value.format_message()
+    assert read_exports(run.folder)["drafts"] == {}
+    (run.folder / "exports.json").write_text(json.dumps(  # in exports.json
+        {"issue": KEY, "drafts": {"mailchimp": {"remote_id": bad_id, "marker": f"nl-{KEY}-0a1b2c3d"}},
+         "pending": {}, "history": []}))
+    before = len(harness.fake.requests)
+    with pytest.raises(ServiceError) as caught:
+        run()
+    assert "exports.json" in caught.value.format_message()
+    assert len(harness.fake.requests) == before
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.sampled_from("aZ09-._~/\\?#%;:@=&+ \t\n\x00\x7fé"), max_size=8))
+def test_a_mailchimp_id_it_takes_stays_one_segment_of_the_url(text: str) -> None:
+    from newsletter.services.mailchimp import MailchimpService
+
+    if MailchimpService.id_pattern.fullmatch(text) is None:
+        return
+    url = httpx.URL(f"https://us21.api.mailchimp.com/3.0/campaigns/{text}/content")
+    assert url.raw_path == f"/3.0/campaigns/{text}/content".encode() and url.fragment == ""
+    assert url.path.split("/") == ["", "3.0", "campaigns", text, "content"]
 
 def test_a_malformed_pending_marker_in_exports_json_is_refused(harness: Harness, run: Run) -> None:
     run.folder.mkdir(parents=True)

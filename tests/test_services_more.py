@@ -14,11 +14,13 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner
+from msgspec.structs import replace
 
 from newsletter.cli import cli
 from newsletter.errors import ConfigError, ServiceError, SettingMissing
 from newsletter.export import export_email
 from newsletter.services import service_class
+from newsletter.services.brevo import BrevoService
 from tests.conftest import SAMPLE_WEEK
 from tests.exporting import KEY, STANDALONE, make_config, make_email, read_exports
 from tests.servers import Fault, serve
@@ -78,6 +80,25 @@ def test_brevo_sends_its_test_of_the_draft(harness: Harness, run: Run) -> None:
     assert read_exports(run.folder)["history"][-1]["test_to"] == list(TESTERS)
     assert harness.fake.errors == []
 
+
+@services("brevo")
+def test_brevo_gets_the_preheader_as_preview_text_on_update_too(harness: Harness, run: Run) -> None:
+    # previewText, "Preview text or preheader of the email campaign", is in both createEmailCampaign
+    # and updateEmailCampaign (https://developers.brevo.com/reference/update-email-campaign).
+    first = run()
+    email = replace(make_email(), preheader="Now: fee caps on remittances take effect {{ contact.EMAIL }}.")
+    service = BrevoService(run.config, echo=run.output.append, warn=run.warnings.append, sleep=run.sleeps.append)
+    try:
+        second = export_email(service, KEY, run.folder, email, STANDALONE, echo=run.output.append)
+    finally:
+        service.close()
+    assert second.action == "updated" and second.remote_id == first.remote_id
+    put = [r for r in harness.fake.requests if r.method == "PUT"]
+    assert len(put) == 1 and put[0].path == f"/v3/emailCampaigns/{first.remote_id}"
+    preview = put[0].body["previewText"]
+    # The preheader's own words, with its "{{" made inert: Brevo evaluates its template language there too.
+    assert preview.startswith("Now: fee caps on remittances take effect") and "{{" not in preview
+    assert harness.fake.drafts[str(first.remote_id)]["previewText"] == preview and harness.fake.errors == []
 
 @services("brevo")
 def test_brevo_names_the_addresses_it_refused(harness: Harness, run: Run) -> None:

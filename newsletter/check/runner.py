@@ -21,6 +21,7 @@ from urllib.parse import unquote
 
 import click
 import httpx
+from msgspec import Struct
 from msgspec.structs import replace
 
 from newsletter.build import BuildResult, build_issue, standalone_links
@@ -83,13 +84,33 @@ def check_issue(config: Config, selection: Selection, *, links: bool = True, ech
     return check_edition(config, edition, links=links, progress=progress, transport=transport)
 
 
-def check_edition(config: Config, edition: Edition, *, links: bool = True, spam: bool = True,
-                  save_cache: bool = True, progress: Progress | None = None,
-                  transport: httpx.AsyncBaseTransport | None = None, stop: threading.Event | None = None) -> Report:
-    """Every rule on a built edition; SpamAssassin runs while the links are checked."""
+class OfflineCheck(Struct, frozen=True):
+    """The rules that need no network, run once on one edition, with what they read (to reuse for the rest)."""
+
+    scan: Scan
+    sources: Sources
+    findings: tuple[Finding, ...]
+
+
+def check_offline(config: Config, edition: Edition) -> OfflineCheck:
+    """The offline rules on a built edition: its links found, its sources read, their findings."""
     scan = scan_email(edition.html, edition.text)
     sources = Sources(config, edition.folder, edition.stories)
-    findings = offline_findings(config, edition, scan, sources)
+    return OfflineCheck(scan, sources, tuple(offline_findings(config, edition, scan, sources)))
+
+
+def check_edition(config: Config, edition: Edition, *, links: bool = True, spam: bool = True,
+                  save_cache: bool = True, progress: Progress | None = None,
+                  transport: httpx.AsyncBaseTransport | None = None, stop: threading.Event | None = None,
+                  offline: OfflineCheck | None = None) -> Report:
+    """Every rule on a built edition; SpamAssassin runs while the links are checked.
+
+    ``offline``: the offline rules already run on this edition (``check_offline``), not run again;
+    the preview shows them first, then the whole report.
+    """
+    offline = offline or check_offline(config, edition)
+    scan, sources = offline.scan, offline.sources
+    findings = list(offline.findings)
     notes: list[str] = []
     counts: dict[str, Any] = {"found": len(scan.urls())}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spamassassin") as pool:

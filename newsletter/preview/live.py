@@ -218,13 +218,15 @@ class LiveIssue:
                          name="preview-check", daemon=True).start()
 
     def _run_check(self, config: Config, result: Any, generation: int, stop: threading.Event) -> None:
-        from newsletter.check.runner import check_edition, edition_of
+        from newsletter.check.runner import check_edition, check_offline, edition_of
 
         try:
             edition = edition_of(result, config)
-            quick = check_edition(config, edition, links=False, spam=False, save_cache=False)
+            # The offline rules run once: shown at once, then kept in the full report with the links'.
+            offline = check_offline(config, edition)
+            quick = check_edition(config, edition, links=False, spam=False, save_cache=False, offline=offline)
             self._show_check(generation, stop, quick, "checking-links")
-            full = check_edition(config, edition, stop=stop)
+            full = check_edition(config, edition, stop=stop, offline=offline)
             if self._show_check(generation, stop, full, "done"):
                 self._echo(f"Checked {edition.key}: {full.summary()}"
                            + (" (see the page's Warnings)" if full.findings else ""))

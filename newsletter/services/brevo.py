@@ -27,10 +27,13 @@ from newsletter.services.base import (
 )
 
 # Brevo Template Language (https://help.brevo.com/hc/en-us/articles/4402386448530): {{ ... }}
-# variables, {% ... %} statements. {{ unsubscribe }} is the unsubscribe link every campaign
-# needs; {{ update_profile }} the profile form (named in the API's own description of
-# updateFormId, https://developers.brevo.com/reference/create-email-campaign); {{ mirror }} the
-# web version ("mirror link"), which the campaign's mirrorActive switches on.
+# variables, {% ... %} statements. Its predefined placeholders, as Brevo's help centre lists them
+# ("About Sendinblue Template Language", https://help.sendinblue.com/hc/en-us/articles/360000946299):
+# {{ mirror }} ("View in browser" link), {{ unsubscribe }}, {{ update_profile }}. {{ unsubscribe }}
+# is the unsubscribe link every campaign needs; {{ update_profile }} the profile form (also named
+# in the API's description of updateFormId, https://developers.brevo.com/reference/create-email-campaign:
+# without one, the account's default form); {{ mirror }} the web version, which the campaign's
+# mirrorActive ("Use true to enable the mirror link") switches on.
 MERGE_TAGS = Links(unsubscribe="{{ unsubscribe }}", preferences="{{ update_profile }}", view_online="{{ mirror }}")
 # campaignId is an int64 in the API (path parameter of PUT /emailCampaigns/{campaignId}).
 ID_PATTERN = re.compile(r"[1-9][0-9]{0,18}")
@@ -110,6 +113,9 @@ class BrevoService(HttpService):
         return {
             "name": draft_name(job.config.publication.name, job.issue_key, job.marker),
             "subject": email.subject,
+            # "Preview text or preheader of the email campaign", in createEmailCampaign and
+            # updateEmailCampaign alike (https://developers.brevo.com/reference/create-email-campaign,
+            # https://developers.brevo.com/reference/update-email-campaign).
             "previewText": email.preheader,
             "sender": sender,
             "replyTo": sender_config.reply_to or sender_config.email,

@@ -35,6 +35,18 @@ CAMPAIGN = Expect((200,), {"id": str}, what="a Mailchimp campaign")
 CAMPAIGNS = Expect((200,), {"campaigns": list}, what="a list of Mailchimp campaigns")
 CONTENT = Expect((200,), {}, what="a campaign's content")
 TEST_SENT = Expect((204,), body="ignored")
+# Mailchimp gives a campaign id no format: the Campaign's "id" is "A string that uniquely
+# identifies this campaign" and the campaign_id path parameter "The unique id for the campaign",
+# a string without pattern or length (https://mailchimp.com/developer/marketing/api/campaigns/,
+# and the OpenAPI file it is generated from, tests/specs/mailchimp-campaigns.json). Its examples
+# are ten hex digits ("42694e9e57"), which nothing promises, so any id that is one URL path
+# segment as it stands is taken: RFC 3986's unreserved characters (letters, digits, "-", ".",
+# "_", "~"), which need no escaping and delimit nothing, up to 256 of them, but not dots alone
+# ("." and ".." are dot segments, which climb the path). Refused: "/" and "\" (another
+# segment), "?" and "#" (a query, a fragment), "%" (an escape a server may decode into those),
+# ";" and the other delimiters (path parameters to some servers), spaces, control characters
+# and non-ASCII.
+CAMPAIGN_ID = re.compile(r"(?!\.+\Z)[A-Za-z0-9._~-]{1,256}")
 
 
 _HIDDEN_FIRST = re.compile(r"<body[^>]*>\s*(<div[^>]*display:\s*none[^>]*>)(.*?)</div>", re.S | re.I)
@@ -80,9 +92,8 @@ class MailchimpService(HttpService):
         draft=True, test_send=True, text_part=True, preheader="Mailchimp's preview_text field",
         merge_tags="*|UNSUB|*, *|UPDATE_PROFILE|*, *|ARCHIVE|*",
     )
-    # Campaign ids are ten lower-case hexadecimal digits ("42694e9e57"), as in every example of the API.
-    id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[0-9a-f]{10}")
-    id_kind: ClassVar[str] = "campaign id (ten hexadecimal digits)"
+    id_pattern: ClassVar[re.Pattern[str]] = CAMPAIGN_ID
+    id_kind: ClassVar[str] = "campaign id (letters, digits, '-', '.', '_', '~')"
     settings_spec: ClassVar[tuple[Setting, ...]] = (
         Setting("api_key", "your API key, ending in the data centre, e.g. ...-us21", secret=True),
         Setting("api_url", "the API's address (default from the key: https://<dc>.api.mailchimp.com/3.0)"),
