@@ -117,7 +117,7 @@ def edition_of(result: BuildResult, config: Config) -> Edition:
     stories = tuple(StoryRef(s.id, s.headline, s.url, s.source, s.has_analysis, s.has_impact)
                     for s in result.issue.stories)
     return Edition(result.period.key, result.folder, email.subject, email.preheader, email.html, email.text,
-                   email.lang, stories, result.warnings)
+                   email.lang, stories, result.recorded_warnings)  # as issue.json has them
 
 
 def read_edition(folder: Path, config: Config) -> Edition | None:
