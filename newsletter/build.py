@@ -39,6 +39,8 @@ class BuildResult(Struct, frozen=True):
     manifest_created: bool = False
     stories_added: tuple[str, ...] = field(default_factory=tuple)
     manifest_text: str = ""  # the issue.toml this edition was built from (with the stories it appended)
+    # The warnings as issue.json records them: files named from the workspace's root, not the current folder.
+    recorded_warnings: tuple[str, ...] = ()
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -92,7 +94,7 @@ def _build(config: Config, period: Period, *, skip_invalid: bool, write: bool) -
             f"{shown(manifest.path)}: every story of {period.key} is left out (include = false) or unknown. "
             "Set include = true on at least one [[stories]] block."
         )
-    view = present_issue(issue, config, manifest.path)  # what both parts show, decided once
+    view = present_issue(issue, config, manifest.path, manifest.intro_line)  # what both parts show, decided once
     if view.warnings:
         issue = replace(issue, warnings=(*issue.warnings, *view.warnings))
     if config.strict and issue.warnings:
@@ -107,7 +109,10 @@ def _build(config: Config, period: Period, *, skip_invalid: bool, write: bool) -
     files = {HTML_NAME: standalone.html.encode(), TEXT_NAME: standalone.text.encode()}
     files[WEB_NAME] = render_web(issue, config, links, view).encode()  # the web archive's page (newsletter.web)
     sources = source_files(config, [article.path for article in articles], folder)
-    files[JSON_NAME] = _issue_json(issue, files, problems if skip_invalid else [], sources).encode()
+    skipped = problems if skip_invalid else []
+    record = _recorder(config.root, [manifest.path, *(a.path for a in articles), *sources, *(e.path for e in skipped)])
+    recorded = tuple(map(record, issue.warnings))
+    files[JSON_NAME] = _issue_json(issue, recorded, files, [record(e.describe()) for e in skipped], sources).encode()
     sizes = {name: len(data) for name, data in files.items()}
     if manifest.changed:
         sizes[MANIFEST_NAME] = len(manifest.text.encode())
@@ -126,6 +131,7 @@ def _build(config: Config, period: Period, *, skip_invalid: bool, write: bool) -
         manifest.created,
         manifest.added,
         manifest.text,
+        recorded,
     )
 
 
@@ -163,7 +169,31 @@ def _strict_message(warnings: tuple[str, ...]) -> str:
     return "\n".join([*lines, *(f"  {w}" for w in warnings), "Fix them, or build without --strict."])
 
 
-def _issue_json(issue: Issue, files: dict[str, bytes], skipped: list[ContentError],
+def _recorder(root: Path, paths: list[Path]) -> Callable[[str], str]:
+    """A warning as issue.json records it: the file it opens with (one of ``paths``, as ``shown`` names
+    it from the current folder) named from the workspace's ``root`` instead, so the record is the same
+    whatever folder the build ran in. Text that opens with none of them is kept as it is."""
+    named: dict[str, Path] = {}
+
+    def record(text: str) -> str:
+        if not named:  # only a build with something to record pays for naming its files
+            named.update((shown(path), path) for path in reversed(paths))
+        for colon in (i for i, char in enumerate(text) if char == ":"):
+            path = named.get(text[:colon])
+            if path is not None:
+                return _from_root(path, root) + text[colon:]
+        return text
+
+    return record
+
+
+def _from_root(path: Path, root: Path) -> str:
+    """``path`` relative to the workspace's ``root`` when inside it, else absolute; printable, like ``shown``."""
+    real, base = path.parent.resolve() / path.name, root.resolve()  # the folder resolved, the name kept (shown's way)
+    return printable(str(real.relative_to(base) if real.is_relative_to(base) else real))
+
+
+def _issue_json(issue: Issue, warnings: tuple[str, ...], files: dict[str, bytes], skipped: list[str],
                 sources: list[Path] | None = None) -> str:
     data: dict[str, Any] = {
         "key": issue.key,
@@ -186,8 +216,8 @@ def _issue_json(issue: Issue, files: dict[str, bytes], skipped: list[ContentErro
             }
             for s in issue.stories
         ],
-        "warnings": list(issue.warnings),
-        "skipped": [error.describe() for error in skipped],
+        "warnings": list(warnings),
+        "skipped": skipped,
         "sizes": {name: len(data) for name, data in files.items()},
         # Every file this build read: `newsletter check` and export rebuild when one changes or goes.
         "sources": [str(path) for path in sources or []],

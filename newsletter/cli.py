@@ -295,8 +295,9 @@ def check_command(
     from newsletter.check import runner as check
 
     selection = _selection(week, since, until)
-    config = _config(config_path, content_dir, out_dir)
-    check.run(config, selection, links=not no_links, strict=strict, as_json=as_json)
+    # the settings are read inside the check: with --json, settings that cannot be used are a report too
+    check.run(lambda: _config(config_path, content_dir, out_dir), selection, links=not no_links, strict=strict,
+              as_json=as_json)
 
 
 @cli.command("archive")

@@ -60,6 +60,11 @@ class Manifest(Struct):
     def changed(self) -> bool:
         return self.created or bool(self.added)
 
+    @property
+    def intro_line(self) -> int:
+        """The line of the ``intro`` key in the text (1 when it has none): its warnings name it."""
+        return _line(self.text, "intro")
+
 
 def sync_manifest(path: Path, period: Period, stories: list[Story], config: Config) -> Manifest:
     """Read issue.toml (or propose one) and append the stories it does not know yet."""
@@ -303,7 +308,13 @@ def _string(path: Path, text: str, data: dict[str, Any], key: str) -> str:
 
 
 def _line(text: str, needle: str) -> int:
-    for number, line in enumerate(text.splitlines(), 1):
+    """The line of ``needle``: where it is set as a key, else where a [table] or a quoted value names it."""
+    key = re.compile(rf"""\s*(?:{re.escape(needle)}|"{re.escape(needle)}"|'{re.escape(needle)}')\s*=""")
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):  # a key first: a subject may quote the word "intro"
+        if key.match(line):
+            return number
+    for number, line in enumerate(lines, 1):
         if (re.match(rf"\s*{re.escape(needle)}\s*=", line) or f'"{needle}"' in line
                 or re.match(rf"\s*\[\[?\s*{re.escape(needle)}\s*[\].]", line)):  # [table], [[array]], [a.b]
             return number

@@ -134,10 +134,14 @@ class IssueView(Struct, frozen=True):
         return replace(self, intro=blocks(self.intro, None), stories=stories)
 
 
-def present_issue(issue: Issue, config: Config, manifest: Path | None = None) -> IssueView:
-    """The issue as the email shows it. ``manifest`` (issue.toml) is named in the intro's warnings."""
+def present_issue(issue: Issue, config: Config, manifest: Path | None = None, intro_line: int = 0) -> IssueView:
+    """The issue as the email shows it.
+
+    ``manifest`` (issue.toml) and ``intro_line``, the line of its ``intro`` key, are named in the
+    intro's warnings: ``issues/2026-W48/issue.toml:7: intro: link 'ftp://…' is not …``.
+    """
     labels = config.labels_for(config.publication.language)
-    where = f"{shown(manifest) if manifest else 'issue.toml'}: intro"
+    where = f"{shown(manifest) if manifest else 'issue.toml'}{f':{intro_line}' if intro_line else ''}: intro"
     intro, warnings = read_markdown(issue.intro, where, 0) if issue.intro.strip() else ((), [])
     words = {key: labels.text(key) for key in ("contents", "unsubscribe", "preferences", "view_online")}
     words["issue"] = labels.text("issue", number=issue.number) if issue.number else ""

@@ -383,7 +383,7 @@ def test_a_new_article_and_a_companion_count_as_changes(workspace: Path) -> None
 
 def test_the_builds_warnings_are_named_from_wherever_the_check_runs(workspace: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """issue.json keeps the build's warnings as printed (relative to where it ran): the check re-finds the file."""
+    """issue.json names the build's warnings' files from the workspace's root: the check finds them from any folder."""
     path = three_part("2026-11-27-refused.md", "Open [the form](javascript:alert(1)).")
     assert run("build", *WEEK).exit_code == 0  # from the workspace's root
     monkeypatch.chdir(workspace / "content" / "2026")

@@ -71,6 +71,22 @@ KINDS: dict[str, Kind] = {
              "bytes a mailing service adds, Gmail would cut the email off, footer and unsubscribe link included.",
              "Make the issue shorter: fewer stories, lower [theme] max_words_analysis / max_words_impact / "
              "lead_words, or a lighter template."),
+        # -- errors of a build that failed: the check could not look at the email at all ----------
+        Kind("settings-invalid", ERROR, "newsletter.toml (or an option) cannot be used, so the edition could not "
+             "be built.", "Correct the setting on the line named (the message says how), then check again."),
+        Kind("article-invalid", ERROR, "An article file cannot be used, so the edition could not be built.",
+             "Correct the file at the line named, then check again."),
+        Kind("manifest-invalid", ERROR, "The edition's issue.toml cannot be used, so the edition could not be "
+             "built.", "Correct issue.toml at the line named (or delete it to have the build propose a new one), "
+             "then check again."),
+        Kind("no-stories", ERROR, "The edition has no story: no article is dated in the chosen days, or issue.toml "
+             "leaves every one out.", "Choose the week the articles are in (the message names it), add articles, "
+             "or set include = true on a story in issue.toml."),
+        Kind("theme-invalid", ERROR, "A template of the theme is broken, so the edition could not be built.",
+             "Correct the template at the line named (`newsletter docs theming` lists what templates can use), "
+             "then check again."),
+        Kind("build-failed", ERROR, "The edition could not be built (e.g. its folder cannot be written).",
+             "Do what the message says, then check again."),
         # -- warnings: worth a look; [check] ignore silences a kind on purpose ---------------------
         Kind("subject-length", WARNING, "The subject is shorter than 10 or longer than 70 characters; phones "
              "show about 35 to 70.", "Edit the subject in issue.toml."),

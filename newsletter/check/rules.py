@@ -342,7 +342,8 @@ def build_warning_findings(edition: Edition, sources: Sources) -> Iterator[Findi
             continue
         head, sep, rest = warning.partition(": ")
         path = Path(head.rsplit(":", 1)[0]) if sep else None
-        if path is not None and (path.is_file() or path.suffix in (".txt", ".md", ".markdown", ".toml")):
+        root = sources.config.root  # issue.json names files from the workspace's root (absolute: outside it)
+        if path is not None and ((root / path).is_file() or path.suffix in (".txt", ".md", ".markdown", ".toml")):
             line = head.rsplit(":", 1)[1] if ":" in head else ""
             # The build leaves a picture that is not https out of the email and warns; the check
             # makes it an error, since the email would go out without a picture the editor meant.
@@ -356,14 +357,16 @@ def build_warning_findings(edition: Edition, sources: Sources) -> Iterator[Findi
 
 def _source_of(path: Path, sources: Sources) -> tuple[Path, str | None]:
     """The edition's file a warning names, and its story. A warning kept in issue.json names the file
-    as the build printed it, relative to the folder it ran in, which need not be this one."""
-    if path.is_absolute() or path.exists():
-        here = path.resolve()
-        for file in sources.files:
-            if file.path.resolve() == here:
-                return file.path, file.story
+    from the workspace's root (an older build's, as it printed it: relative to the folder it ran in)."""
+    named = sources.config.root / path  # ``path`` itself when absolute
+    for candidate in (named, path):
+        if candidate.exists():
+            here = candidate.resolve()
+            for file in sources.files:
+                if file.path.resolve() == here:
+                    return file.path, file.story
     tail = [part for part in path.parts if part not in ("..", ".")]
     for file in sources.files:
         if tail and list(file.path.resolve().parts[-len(tail):]) == tail:
             return file.path, file.story
-    return path, None
+    return named if named.exists() else path, None

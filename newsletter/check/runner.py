@@ -52,7 +52,7 @@ from newsletter.check.linkcheck import (
 from newsletter.check.rules import allowed_host, is_placeholder_host, offline_findings, url_host
 from newsletter.check.scan import Scan, scan_email
 from newsletter.config import Config
-from newsletter.errors import CheckFailed, ContentError, shown
+from newsletter.errors import CheckFailed, ContentError, NewsletterError, shown
 from newsletter.links import acts_on_subscription
 from newsletter.tracking import remove_utm
 from newsletter.weeks import Period, Selection, resolve
@@ -138,7 +138,7 @@ def edition_of(result: BuildResult, config: Config) -> Edition:
     stories = tuple(StoryRef(s.id, s.headline, s.url, s.source, s.has_analysis, s.has_impact)
                     for s in result.issue.stories)
     return Edition(result.period.key, result.folder, email.subject, email.preheader, email.html, email.text,
-                   email.lang, stories, result.warnings)
+                   email.lang, stories, result.recorded_warnings)  # as issue.json has them
 
 
 def read_edition(folder: Path, config: Config) -> Edition | None:
@@ -300,21 +300,44 @@ def finding_for(result: LinkResult, sources: Sources) -> Finding | None:
 # -- the command line and export -----------------------------------------------------------
 
 
-def run(config: Config, selection: Selection, *, links: bool, strict: bool, as_json: bool) -> None:
-    """`newsletter check`: the report on stdout (text or JSON); exit 1 when it fails."""
-    report = check_issue(config, selection, links=links, progress=terminal_progress())
-    strict = strict or config.strict
+def run(load: Callable[[], Config], selection: Selection, *, links: bool, strict: bool, as_json: bool) -> None:
+    """`newsletter check`: the report on stdout (text or JSON); exit 1 when it fails.
+
+    ``load`` reads the settings. With ``as_json``, stdout is always one report: settings or an
+    edition that cannot be used (an article, issue.toml, an empty week) become its error
+    findings (``check.failure``), and the error is also told on stderr as without --json.
+    """
     if as_json:
+        report, strict = _json_report(load, selection, links=links, strict=strict)
         click.echo(json.dumps(report.to_json(strict), ensure_ascii=False, indent=2))
         if report.failed(strict):
             raise click.exceptions.Exit(1)
         return
+    config = load()
+    report = check_issue(config, selection, links=links, progress=terminal_progress())
+    strict = strict or config.strict
     for line in report.lines():
         click.echo(line)
     if report.errors:
         raise CheckFailed(f"{report.summary()}: fix the errors before exporting.")
     if strict and report.warnings:
         raise CheckFailed(f"{report.summary()}: --strict makes every warning an error.")
+
+
+def _json_report(load: Callable[[], Config], selection: Selection, *, links: bool,
+                 strict: bool) -> tuple[Report, bool]:
+    """(the report, whether it is strict): the check's, or the failure's when the edition cannot be built."""
+    from newsletter.check.failure import failure_report
+
+    config: Config | None = None
+    try:
+        config = load()
+        strict = strict or config.strict
+        return check_issue(config, selection, links=links, progress=terminal_progress()), strict
+    except NewsletterError as error:
+        error.show()  # on stderr, as without --json
+        key = resolve(selection, (config or Config()).tz).key
+        return failure_report(error, key), strict
 
 
 def preflight(config: Config, result: BuildResult, *, links: bool, force: bool, save_cache: bool,
