@@ -1,0 +1,135 @@
+"""The build's caches when the cache folder is damaged, missing or not the user's own: a build
+never fails for them and never uses what it cannot trust (newsletter.cache, newsletter.inline)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import jinja2
+import pytest
+from click.testing import CliRunner
+
+from newsletter.cache import JsonCache, bytecode_cache, cache_root
+
+
+def _theme(tmp_path: Path) -> Path:
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    (theme / "t.j2").write_text("one {{ x }}", "utf-8")
+    return theme
+
+
+def _environment(theme: Path) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(theme)), autoescape=True)
+    env.bytecode_cache = bytecode_cache(env)
+    return env
+
+
+@pytest.mark.parametrize("keep", [0, 3, 12, 40, 200])
+def test_a_truncated_compiled_template_is_compiled_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         keep: int) -> None:
+    # A full disk or a killed process can leave any prefix of a compiled template behind.
+    monkeypatch.setenv("NEWSLETTER_CACHE_DIR", str(tmp_path / "cache"))
+    theme = _theme(tmp_path)
+    assert _environment(theme).get_template("t.j2").render(x=1) == "one 1"
+    [kept] = (tmp_path / "cache").rglob("*.cache")
+    kept.write_bytes(kept.read_bytes()[:keep])
+    assert _environment(theme).get_template("t.j2").render(x=1) == "one 1"
+
+
+def test_a_compiled_template_with_garbage_after_its_header_is_compiled_again(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSLETTER_CACHE_DIR", str(tmp_path / "cache"))
+    theme = _theme(tmp_path)
+    _environment(theme).get_template("t.j2")
+    [kept] = (tmp_path / "cache").rglob("*.cache")
+    header = jinja2.bccache.bc_magic
+    for junk in (b"\x80\x05\x95garbage", b"\x00" * 64, b"cos\nsystem\n(S'true'\ntR."):
+        kept.write_bytes(header + junk)
+        assert _environment(theme).get_template("t.j2").render(x=2) == "one 2"
+
+
+def test_a_cache_folder_removed_while_running_is_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The preview keeps one environment for its life; the user may empty ~/.cache meanwhile.
+    monkeypatch.setenv("NEWSLETTER_CACHE_DIR", str(tmp_path / "cache"))
+    theme = _theme(tmp_path)
+    env = _environment(theme)
+    assert env.get_template("t.j2").render(x=1) == "one 1"
+    shutil.rmtree(tmp_path / "cache")
+    (theme / "t.j2").write_text("two {{ x }}", "utf-8")
+    assert env.get_template("t.j2").render(x=1) == "two 1"
+
+
+def test_a_cache_folder_others_may_write_holds_no_code_we_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Compiled templates are executed: a folder another user can write into (a shared
+    # NEWSLETTER_CACHE_DIR, a folder planted in /tmp) must not be trusted, as Jinja's own
+    # default cache folder is not.
+    monkeypatch.setenv("NEWSLETTER_CACHE_DIR", str(tmp_path / "cache"))
+    assert bytecode_cache(jinja2.Environment()) is not None
+    [folder] = (tmp_path / "cache").iterdir()
+    for mode in (0o777, 0o770, 0o707):
+        folder.chmod(mode)
+        assert bytecode_cache(jinja2.Environment()) is None
+    folder.chmod(0o700)
+    assert bytecode_cache(jinja2.Environment()) is not None
+
+
+def _no_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No HOME and no password entry for the user (a container's arbitrary uid, a service account):
+    pathlib's home() then raises RuntimeError."""
+    for name in ("NEWSLETTER_CACHE_DIR", "XDG_CACHE_HOME", "HOME"):
+        monkeypatch.delenv(name, raising=False)
+
+    def no_home(cls: type[Path]) -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", classmethod(no_home))
+
+
+def test_without_a_home_folder_there_is_no_cache_and_no_error(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_home(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    assert bytecode_cache(jinja2.Environment()) is None
+    cache = JsonCache("things")
+    cache.put("k", 1)
+    assert JsonCache("things").get("k") is None
+    assert list(tmp_path.iterdir()) == []  # nothing written in the current folder instead
+
+
+def test_a_build_without_a_home_folder_succeeds(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from newsletter import render
+    from newsletter.cli import cli
+    from tests.conftest import SAMPLE_WEEK
+
+    _no_home(monkeypatch)
+    render._environment.cache_clear()  # the environment a new process would make
+    try:
+        result = CliRunner().invoke(cli, ["build", "--week", SAMPLE_WEEK])
+    finally:
+        render._environment.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert (workspace / "issues" / SAMPLE_WEEK / "email.html").is_file()
+
+
+@pytest.mark.parametrize("value", ["relative-cache", "./cache", ""])
+def test_a_relative_xdg_cache_home_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    # XDG Base Directory Specification: "If an implementation encounters a relative path in any
+    # of these variables it should consider the path invalid and ignore it."
+    monkeypatch.delenv("NEWSLETTER_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", value)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert cache_root() == tmp_path / "home" / ".cache" / "newsletter"
+
+
+def test_a_kept_file_others_may_write_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The kept style declarations go into every subscriber's email: a file another user could
+    # have written (group- or world-writable) is no cache.
+    monkeypatch.setenv("NEWSLETTER_CACHE_DIR", str(tmp_path))
+    JsonCache("things").put("k", "v")
+    assert JsonCache("things").get("k") == "v"
+    for mode in (0o666, 0o620, 0o602):
+        (tmp_path / "things.json").chmod(mode)
+        assert JsonCache("things").get("k") is None
