@@ -3,6 +3,7 @@ never fails for them and never uses what it cannot trust (newsletter.cache, news
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -122,6 +123,58 @@ def test_a_relative_xdg_cache_home_is_ignored(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
     assert cache_root() == tmp_path / "home" / ".cache" / "newsletter"
+
+
+def test_a_damaged_style_rules_entry_is_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from newsletter.config import load_config
+    from newsletter.inline import inline_css
+    from newsletter.render import render_email
+    from tests.conftest import ROOT
+    from tests.emailgen import PLACEHOLDERS, make_issue
+
+    monkeypatch.setenv("NEWSLETTER_CACHE_DIR", str(tmp_path))
+    html = render_email(make_issue(2), load_config(ROOT / "newsletter.toml"), PLACEHOLDERS)
+    cold = inline_css(html)
+    kept = json.loads((tmp_path / "css-rules.json").read_text("utf-8"))
+    assert kept
+    damaged: list[object] = [
+        [[1, 2], [3]],  # rules that are not (specificity, selector, declarations)
+        [[[[0, 1], ".p"]], []],  # a rule one item short
+        [[[5, ".p", "color:red"]], []],  # a specificity that is not a list
+        [[[[0, 1], 7, None]], []],  # a selector and declarations that are not text
+        [[], [1]],  # leftover rules that are not (selector, declarations)
+        [[], [["a:hover", 3]]],
+    ]
+    for entry in damaged:
+        (tmp_path / "css-rules.json").write_text(json.dumps({key: entry for key in kept}), "utf-8")
+        assert inline_css(html) == cold, entry
+
+
+def test_damaged_declarations_are_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import premailer.cache
+
+    import newsletter.inline
+    from newsletter.config import load_config
+    from newsletter.inline import inline_css
+    from newsletter.render import render_email
+    from tests.conftest import ROOT
+    from tests.emailgen import PLACEHOLDERS, make_issue
+
+    monkeypatch.setenv("NEWSLETTER_CACHE_DIR", str(tmp_path))
+
+    def next_run() -> None:  # what a new process starts with: nothing parsed in memory
+        premailer.cache.cache.clear()
+        if newsletter.inline._declarations is not None:
+            newsletter.inline._declarations.cache = JsonCache("css-declarations", limit=1024)
+
+    html = render_email(make_issue(2), load_config(ROOT / "newsletter.toml"), PLACEHOLDERS)
+    next_run()
+    cold = inline_css(html)
+    kept = json.loads((tmp_path / "css-declarations.json").read_text("utf-8"))
+    # pairs of the right shape but not text: taken as written they would put "1:2" into the email
+    (tmp_path / "css-declarations.json").write_text(json.dumps({key: [[1, 2]] for key in kept}), "utf-8")
+    next_run()
+    assert inline_css(html) == cold
 
 
 def test_a_kept_file_others_may_write_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
