@@ -26,6 +26,7 @@ _DOCTYPE = re.compile(r"^\s*<!doctype html>", re.IGNORECASE)
 # the merge-tag characters that parsing decoded.
 _PROTECTED = re.compile(r"(<style\b.*?</style>|<!--.*?-->)", re.IGNORECASE | re.DOTALL)
 _COMMENT = re.compile(r"(<!--.*?-->)", re.DOTALL)
+_FLOAT = re.compile("float", re.IGNORECASE)
 
 
 def _mark(match: re.Match[str]) -> str:
@@ -172,7 +173,8 @@ def inline_css(html: str) -> str:
         cssutils_logging_level=logging.CRITICAL,
         # Gives a floated <img> Outlook's align attribute, by parsing every picture's style with
         # cssutils; with no "float" anywhere in the document (the theme has none) none can float.
-        align_floating_images="float" in source,
+        # (property names are case-insensitive: FLOAT floats too)
+        align_floating_images=_FLOAT.search(source) is not None,
         # bgcolor/width/align attributes copied from CSS are invalid on the divs and
         # paragraphs of the theme; MJML already writes the ones Outlook needs on its tables.
         disable_basic_attributes=["align", "valign", "bgcolor", "width", "height"],

@@ -62,3 +62,14 @@ def test_a_failing_expression_in_the_archive_index_is_a_theme_error(workspace: P
     assert result.exit_code == 1, result.output
     assert not isinstance(result.exception, TypeError)
     assert "archive.html.j2:3" in result.output and "TypeError" in result.output
+
+
+@pytest.mark.parametrize("declaration", ["float: right", "FLOAT: right", "Float:right"])
+def test_a_floated_picture_gets_outlooks_align_attribute_however_the_property_is_spelt(declaration: str) -> None:
+    # CSS property names are case-insensitive (CSS Syntax Level 3): a theme that writes FLOAT
+    # floats its picture in every client, and Outlook's Word engine needs align= to do the same.
+    from newsletter.inline import inline_css
+
+    html = (f'<!doctype html><html><head><style data-inline>.pic {{ {declaration} }}</style></head>'
+            '<body><img class="pic" src="https://example.org/a.png" alt="a"></body></html>')
+    assert 'align="right"' in inline_css(html)
