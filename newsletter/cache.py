@@ -71,7 +71,7 @@ def bytecode_cache(env: jinja2.Environment) -> jinja2.BytecodeCache | None:
         return None
     # Compiled templates are run: only from a folder no other user can write into (Jinja's own
     # default folder is checked the same way), never from a shared or planted one.
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+    if not stat.S_ISDIR(info.st_mode) or not _own(info):
         return None
     if not os.access(folder, os.W_OK | os.X_OK):
         return None
@@ -180,6 +180,13 @@ def _own_text(path: Path) -> str:
     """
     with open(path, "rb") as handle:
         info = os.fstat(handle.fileno())
-        if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        if not _own(info):
             return ""
         return handle.read().decode("utf-8")
+
+
+def _own(info: os.stat_result) -> bool:
+    """Whether a file or folder is this user's and no one else may write it (POSIX; elsewhere, yes)."""
+    if not hasattr(os, "getuid"):  # Windows: no owner ids or mode bits to compare
+        return True
+    return info.st_uid == os.getuid() and not info.st_mode & 0o022
