@@ -165,11 +165,15 @@ class JsonCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        except OSError:
+            return  # no cache this time
+        try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(entries, handle)
             os.replace(temporary, self.path)
-        except OSError:
-            pass  # no cache this time
+        except OSError:  # no cache this time, and no partial file left behind (a full disk)
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
 
 
 def _own_text(path: Path) -> str:

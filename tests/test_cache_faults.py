@@ -186,3 +186,22 @@ def test_a_kept_file_others_may_write_is_not_read(tmp_path: Path, monkeypatch: p
     for mode in (0o666, 0o620, 0o602):
         (tmp_path / "things.json").chmod(mode)
         assert JsonCache("things").get("k") is None
+
+
+def test_a_cache_write_that_fails_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A full disk or a folder in the file's place: each build would otherwise leave one more
+    # partial ".things.json.*" behind, filling the disk further.
+    monkeypatch.setenv("NEWSLETTER_CACHE_DIR", str(tmp_path))
+    (tmp_path / "things.json").mkdir()
+    for run in range(3):
+        JsonCache("things").put("k", run)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["things.json"]
+
+    (tmp_path / "things.json").rmdir()
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(json, "dump", disk_full)
+    JsonCache("things").put("k", 1)
+    assert list(tmp_path.iterdir()) == []
