@@ -237,6 +237,9 @@ def render_mjml(issue: Issue | IssueView, config: Config, links: Links, extra: M
                          f"names templates can use.") from None
     except TEMPLATE_FAULTS as error:
         raise theme_fault(error) from None
+    except RecursionError as error:  # an include or macro that reaches itself again
+        raise ThemeError(f"{_template_position(error)}: the templates include or call themselves without end "
+                         "(RecursionError). Check the {% include %} and macro calls on that line.") from None
 
 
 # What an expression a theme writes can raise when it runs: a method called with the wrong

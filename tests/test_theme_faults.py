@@ -73,3 +73,13 @@ def test_a_floated_picture_gets_outlooks_align_attribute_however_the_property_is
     html = (f'<!doctype html><html><head><style data-inline>.pic {{ {declaration} }}</style></head>'
             '<body><img class="pic" src="https://example.org/a.png" alt="a"></body></html>')
     assert 'align="right"' in inline_css(html)
+
+
+def test_a_template_that_includes_itself_is_a_theme_error(tmp_path: Path) -> None:
+    partials = tmp_path / "templates" / "partials"
+    partials.mkdir(parents=True)
+    (partials / "footer.mjml.j2").write_text(
+        '<mj-section><mj-column><mj-text>x</mj-text></mj-column></mj-section>\n'
+        '{% include "partials/footer.mjml.j2" %}\n', "utf-8")
+    with pytest.raises(ThemeError, match=r"footer\.mjml\.j2:2: .*(itself|without end)"):
+        render_email(make_issue(1), Config(root=tmp_path), PLACEHOLDERS)
