@@ -293,7 +293,10 @@ def _index(config: Config, editions: list[Edition]) -> bytes:
     except jinja2.UndefinedError as error:
         raise ThemeError(f"{INDEX_TEMPLATE}: {error.message}. {see('archive', 'theme')}") from None
     except TEMPLATE_FAULTS as error:
-        raise theme_fault(error) from None
+        fault = theme_fault(error)
+        if fault is None:
+            raise  # the tool's own code failed: a bug, shown with its traceback
+        raise fault from None
 
 
 def _other_lang(lang: str | None, config: Config) -> str | None:

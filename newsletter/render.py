@@ -236,7 +236,10 @@ def render_mjml(issue: Issue | IssueView, config: Config, links: Links, extra: M
         raise ThemeError(f"{_template_position(error)}: {error.message}. See `newsletter docs theming` for the "
                          f"names templates can use.") from None
     except TEMPLATE_FAULTS as error:
-        raise theme_fault(error) from None
+        fault = theme_fault(error)
+        if fault is None:
+            raise  # the tool's own code failed: a bug, shown with its traceback
+        raise fault from None
     except RecursionError as error:  # an include or macro that reaches itself again
         raise ThemeError(f"{_template_position(error)}: the templates include or call themselves without end "
                          "(RecursionError). Check the {% include %} and macro calls on that line.") from None
@@ -247,9 +250,9 @@ def render_mjml(issue: Issue | IssueView, config: Config, links: Links, extra: M
 TEMPLATE_FAULTS = (TypeError, ValueError, ArithmeticError, LookupError, AttributeError)
 
 
-def theme_fault(error: BaseException) -> BaseException:
-    """A ThemeError naming the template file and line whose expression raised ``error``; or
-    ``error`` itself when it was raised inside the tool's own code (a bug, kept with its traceback).
+def theme_fault(error: BaseException) -> ThemeError | None:
+    """A ThemeError naming the template file and line whose expression raised ``error``; None
+    when it was raised inside the tool's own code (a bug, to be re-raised with its traceback).
 
     Jinja rewrites a traceback so its last frame is the template line that was running
     (``jinja2.debug.rewrite_traceback_stack``): the error is the theme's when the frame that
@@ -260,7 +263,7 @@ def theme_fault(error: BaseException) -> BaseException:
         tb = tb.tb_next
     filename = tb.tb_frame.f_code.co_filename if tb is not None else ""
     if not filename.endswith(".j2"):
-        return error
+        return None
     return ThemeError(f"{filename}:{tb.tb_lineno if tb is not None else 0}: {type(error).__name__}: {error}. "
                       "Fix the expression on that line (`newsletter docs theming` lists what templates can use).")
 

@@ -83,3 +83,20 @@ def test_a_template_that_includes_itself_is_a_theme_error(tmp_path: Path) -> Non
         '{% include "partials/footer.mjml.j2" %}\n', "utf-8")
     with pytest.raises(ThemeError, match=r"footer\.mjml\.j2:2: .*(itself|without end)"):
         render_email(make_issue(1), Config(root=tmp_path), PLACEHOLDERS)
+
+
+def test_an_error_inside_the_tools_own_code_keeps_its_traceback(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # Only the theme's own expressions are the theme's fault: a filter of the tool that fails
+    # is a bug, and must not be reported as a mistake in the editor's templates.
+    import newsletter.render
+
+    def broken_filter(value: object) -> str:
+        raise TypeError("a bug in a filter")
+
+    env = newsletter.render.environment(Config(root=tmp_path))
+    monkeypatch.setitem(env.filters, "longest_word", broken_filter)
+    monkeypatch.setitem(env.filters, "fits_phone", broken_filter)
+    monkeypatch.setitem(env.filters, "inlines", broken_filter)
+    with pytest.raises(TypeError, match="a bug in a filter"):
+        render_email(make_issue(1), Config(root=tmp_path), PLACEHOLDERS)
