@@ -461,7 +461,8 @@ def _from_dict(data: dict[str, Any], path: Path | None, root: Path) -> Config:
             values["export"] = value
         elif section == "strict":
             if not isinstance(value, bool):
-                raise ConfigError(f"{line_of(path, '', section)}: strict must be true or false, not {value!r}.")
+                raise ConfigError(f"{line_of(path, '', section)}: strict must be true or false, not "
+                                  f"{toml_value(value)}.")
             values["strict"] = value
         elif section == "sources":
             values["sources"] = _sources(value, path)
@@ -500,7 +501,7 @@ def _check_table(table: dict[str, Any], section: str, name: str, path: Path | No
         if not isinstance(value, str):
             at = line_of(path, f"{section}.{name}", key)
             raise ConfigError(f"{where if path is None or at == shown(path) else at}: [{section}] {name} must be a "
-                              f'table of strings: {key} = {value!r} is not text; write {key} = "...".')
+                              f'table of strings: {key} = {toml_value(value)} is not text; write {key} = "...".')
 
 
 def _fields(cls: type) -> tuple[str, ...]:
@@ -526,7 +527,7 @@ def _section(cls: type, name: str, table: dict[str, Any], path: Path | None,
             )
         if isinstance(value, dict) and str(hints[key]).startswith("dict"):  # e.g. [theme.sections]
             _check_table(value, name, key, path, where)
-        kwargs[key] = _coerce(hints[key], value, f"{where}: [{name}] {key}")
+        kwargs[key] = _coerce(hints[key], value, f"{where}: [{name}] {key}", key)
         _check_characters(kwargs[key], f"{where}: [{name}] {key}", multiline=(name, key) in _MULTILINE)
     return cls(**kwargs)
 
@@ -695,19 +696,23 @@ def _check_source(source: SourceSettings, section: str, path: Path | None) -> No
             ) from None
 
 
-def _coerce(hint: Any, value: Any, where: str) -> Any:
+def _coerce(hint: Any, value: Any, where: str, key: str = "") -> Any:
     text = str(hint)
     if hint is bool or text == "bool":
         if not isinstance(value, bool):
-            raise ConfigError(f"{where} must be true or false, not {value!r}.")
+            raise ConfigError(f"{where} must be true or false, not {toml_value(value)}.")
         return value
     if hint is str or text == "str":
         if not isinstance(value, str):
-            raise ConfigError(f"{where} must be a string, not {value!r}.")
+            quoted = toml_value(toml_value(value)) if _scalar(value) else '"..."'
+            instead = f": write {key} = {quoted}" if key else ""
+            raise ConfigError(f"{where} must be a string, not {toml_value(value)}{instead}.")
         return value
     if hint is int or text == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where} must be a whole number, not {value!r}.")
+            bare = f": write {key} = {value.strip()}, without quotes" if key and isinstance(value, str) and \
+                value.strip().isdigit() else ""
+            raise ConfigError(f"{where} must be a whole number, not {toml_value(value)}{bare}.")
         return value
     if text.startswith("tuple"):
         if isinstance(value, str):
@@ -720,6 +725,30 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where} must be a table of strings.")
         return dict(value)
     return value
+
+
+def _scalar(value: Any) -> bool:
+    return not isinstance(value, (dict, list))
+
+
+def toml_value(value: Any, limit: int = 80) -> str:
+    """``value`` as it is written in TOML (tomlkit), for messages: ``2026-11-30``, ``{a = 1}``,
+    ``"180"``, never Python's ``datetime.date(2026, 11, 30)``; cut to ``limit`` characters."""
+    import tomlkit
+
+    def item(value: Any) -> Any:
+        if isinstance(value, dict):
+            table = tomlkit.inline_table()
+            table.update({key: item(inner) for key, inner in value.items()})
+            return table
+        if isinstance(value, list):
+            array = tomlkit.array()
+            array.extend(item(inner) for inner in value)
+            return array
+        return tomlkit.item(value)
+
+    written = str(item(value).as_string()).strip()
+    return written if len(written) <= limit else written[:limit - 1] + "…"
 
 
 def _validate(config: Config) -> None:

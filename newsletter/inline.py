@@ -26,6 +26,7 @@ _DOCTYPE = re.compile(r"^\s*<!doctype html>", re.IGNORECASE)
 # the merge-tag characters that parsing decoded.
 _PROTECTED = re.compile(r"(<style\b.*?</style>|<!--.*?-->)", re.IGNORECASE | re.DOTALL)
 _COMMENT = re.compile(r"(<!--.*?-->)", re.DOTALL)
+_FLOAT = re.compile("float", re.IGNORECASE)
 
 
 def _mark(match: re.Match[str]) -> str:
@@ -80,8 +81,8 @@ class _Declarations:
     def __call__(self, csstext: str, validate: bool = True) -> list[tuple[str, str]]:
         key = self.cache.key(*self.engine, str(validate), csstext)
         kept = self.cache.get(key)
-        if isinstance(kept, list) and all(isinstance(pair, list) and len(pair) == 2 for pair in kept):
-            return [(str(name), str(value)) for name, value in kept]
+        if isinstance(kept, list) and all(_texts(pair, 2) for pair in kept):
+            return [(name, value) for name, value in kept]
         pairs = self.parse(csstext, validate=validate)
         self.new[key] = pairs
         return pairs
@@ -121,14 +122,37 @@ class _Inliner(Premailer):  # type: ignore[misc]
 
         cache = JsonCache("css-rules", limit=32)
         key = cache.key(*_engine(), str(ruleset_index), str(self.strip_important), css_body)
-        kept = cache.get(key)
-        if isinstance(kept, list) and len(kept) == 2:
-            rules = [(tuple(spec), selector, bulk) for spec, selector, bulk in kept[0]]
-            return rules, [tuple(item) for item in kept[1]]
+        kept = _kept_rules(cache.get(key))
+        if kept is not None:
+            return kept
         rules, leftover = super()._parse_style_rules(css_body, ruleset_index)
         if all(isinstance(item, tuple) for item in leftover):
             cache.put(key, [rules, leftover])
         return rules, leftover
+
+
+def _texts(value: Any, count: int) -> bool:
+    """Whether ``value`` is a JSON list of ``count`` strings."""
+    return isinstance(value, list) and len(value) == count and all(isinstance(item, str) for item in value)
+
+
+def _kept_rules(kept: Any) -> tuple[list[Any], list[Any]] | None:
+    """A kept ``[rules, leftover]`` entry as premailer's tuples, or None when it is not one.
+
+    The cache file is read as data, not trusted: anything but lists of (specificity numbers,
+    selector, declarations) and (selector, declarations) is parsed again, never half used.
+    """
+    if not (isinstance(kept, list) and len(kept) == 2 and isinstance(kept[0], list) and isinstance(kept[1], list)):
+        return None
+    rules: list[Any] = []
+    for rule in kept[0]:
+        if not (isinstance(rule, list) and len(rule) == 3 and isinstance(rule[0], list)
+                and all(type(number) is int for number in rule[0]) and _texts(rule[1:], 2)):
+            return None
+        rules.append((tuple(rule[0]), rule[1], rule[2]))
+    if not all(_texts(item, 2) for item in kept[1]):
+        return None
+    return rules, [tuple(item) for item in kept[1]]
 
 
 def inline_css(html: str) -> str:
@@ -149,7 +173,8 @@ def inline_css(html: str) -> str:
         cssutils_logging_level=logging.CRITICAL,
         # Gives a floated <img> Outlook's align attribute, by parsing every picture's style with
         # cssutils; with no "float" anywhere in the document (the theme has none) none can float.
-        align_floating_images="float" in source,
+        # (property names are case-insensitive: FLOAT floats too)
+        align_floating_images=_FLOAT.search(source) is not None,
         # bgcolor/width/align attributes copied from CSS are invalid on the divs and
         # paragraphs of the theme; MJML already writes the ones Outlook needs on its tables.
         disable_basic_attributes=["align", "valign", "bgcolor", "width", "height"],

@@ -235,6 +235,37 @@ def render_mjml(issue: Issue | IssueView, config: Config, links: Links, extra: M
     except jinja2.UndefinedError as error:
         raise ThemeError(f"{_template_position(error)}: {error.message}. See `newsletter docs theming` for the "
                          f"names templates can use.") from None
+    except TEMPLATE_FAULTS as error:
+        fault = theme_fault(error)
+        if fault is None:
+            raise  # the tool's own code failed: a bug, shown with its traceback
+        raise fault from None
+    except RecursionError as error:  # an include or macro that reaches itself again
+        raise ThemeError(f"{_template_position(error)}: the templates include or call themselves without end "
+                         "(RecursionError). Check the {% include %} and macro calls on that line.") from None
+
+
+# What an expression a theme writes can raise when it runs: a method called with the wrong
+# arguments, a division by zero, an index out of range, a conversion of text that is no number.
+TEMPLATE_FAULTS = (TypeError, ValueError, ArithmeticError, LookupError, AttributeError)
+
+
+def theme_fault(error: BaseException) -> ThemeError | None:
+    """A ThemeError naming the template file and line whose expression raised ``error``; None
+    when it was raised inside the tool's own code (a bug, to be re-raised with its traceback).
+
+    Jinja rewrites a traceback so its last frame is the template line that was running
+    (``jinja2.debug.rewrite_traceback_stack``): the error is the theme's when the frame that
+    raised it is a template's.
+    """
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    filename = tb.tb_frame.f_code.co_filename if tb is not None else ""
+    if not filename.endswith(".j2"):
+        return None
+    return ThemeError(f"{filename}:{tb.tb_lineno if tb is not None else 0}: {type(error).__name__}: {error}. "
+                      "Fix the expression on that line (`newsletter docs theming` lists what templates can use).")
 
 
 def _template_position(error: BaseException) -> str:
