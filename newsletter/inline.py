@@ -113,7 +113,8 @@ class _Inliner(Premailer):  # type: ignore[misc]
     Parsing the ``<style data-inline>`` block with cssutils is a third of premailer's work, and
     its result depends only on that CSS text (the theme and its colours), which rarely changes.
     premailer turns the parsed sheet into plain (specificity, selector, declarations) tuples;
-    those are what is kept, keyed by the CSS text and the versions of premailer and cssutils.
+    those are what is kept, keyed by the CSS text, the options that shape the parse and the
+    versions of premailer and cssutils.
     A block holding @media rules (kept as cssutils objects) is parsed every time.
     """
 
@@ -121,7 +122,10 @@ class _Inliner(Premailer):  # type: ignore[misc]
         from newsletter.cache import JsonCache
 
         cache = JsonCache("css-rules", limit=32)
-        key = cache.key(*_engine(), str(ruleset_index), str(self.strip_important), css_body)
+        # Every option premailer's _parse_style_rules reads is part of the key.
+        options = (self.strip_important, self.disable_validation, self.exclude_pseudoclasses,
+                   self.include_star_selectors)
+        key = cache.key(*_engine(), str(ruleset_index), repr(options), css_body)
         kept = _kept_rules(cache.get(key))
         if kept is not None:
             return kept

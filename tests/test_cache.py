@@ -155,3 +155,16 @@ def test_a_floated_picture_still_gets_outlooks_align_attribute() -> None:
             '<body><img class="pic" src="https://example.org/a.png" alt="a"></body></html>')
     assert 'align="right"' in inline_css(html)
     assert "align=" not in inline_css(html.replace("float: right", "display: block"))
+
+
+def test_kept_style_rules_are_kept_per_parsing_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from newsletter.inline import _Inliner
+
+    monkeypatch.setenv("NEWSLETTER_CACHE_DIR", str(tmp_path))
+    css = "a:hover { color: red } * { margin: 0 } p { color: blue !important }"
+    html = "<html><body><p><a href='https://x.example/'>x</a></p></body></html>"
+    first = _Inliner(html)._parse_style_rules(css, 0)  # premailer's defaults, now kept
+    for options in ({"exclude_pseudoclasses": False}, {"include_star_selectors": True}, {"strip_important": False}):
+        changed = _Inliner(html, **options)._parse_style_rules(css, 0)
+        assert changed != first, options  # not the answer kept for other options
+        assert _Inliner(html)._parse_style_rules(css, 0) == first
