@@ -34,7 +34,7 @@ IN_A_STORY = [
 ]
 IN_THE_FOOTER = [
     ("{{ issue }}", "issue.subject"),
-    ("{{ intro }}", "b.blocks(intro)"),
+    ("{{ intro }}", "b.blocks("),
     ("{{ issue.intro }}", "b.blocks("),
     ("{{ all_stories }}", "{% for story in"),
     ("{{ lead }}", "story.headline"),
@@ -98,7 +98,7 @@ def test_nested_lists_of_records_are_refused(tmp_path: Path) -> None:
     # a list's items (tuples of blocks) and a table's rows (tuples of cells of inlines)
     template = environment(Config(root=tmp_path)).from_string("{{ value }}")
     para = Para((Str("words"),))
-    for value in (((para,), (para,)), ((((Str("cell"),),),),)):
+    for value in (((para,), (para,)), (((Str("cell"),),),)):
         with pytest.raises(ThemeError, match="newsletter docs theming"):
             template.render(value=value)
 
