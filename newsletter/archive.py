@@ -251,7 +251,7 @@ def _index(config: Config, editions: list[Edition]) -> bytes:
     import jinja2
     from markupsafe import Markup
 
-    from newsletter.render import TEMPLATE_FAULTS, environment, palette, safe, theme_fault
+    from newsletter.render import TEMPLATE_FAULTS, RecordOutput, environment, palette, safe, theme_fault
 
     labels = config.labels_for(config.publication.language)
     words: dict[str, Markup] = {key: safe(labels.text(key)) for key in (*WEB_LABELS, "contents")}
@@ -292,6 +292,8 @@ def _index(config: Config, editions: list[Edition]) -> bytes:
         raise ThemeError(f"theme template '{error.name}' not found: the archive's index needs it.") from None
     except jinja2.UndefinedError as error:
         raise ThemeError(f"{INDEX_TEMPLATE}: {error.message}. {see('archive', 'theme')}") from None
+    except RecordOutput as error:
+        raise error.placed() from None
     except TEMPLATE_FAULTS as error:
         fault = theme_fault(error)
         if fault is None:

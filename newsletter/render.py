@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 from mjml import mjml2html
+from msgspec import Struct
 
 from newsletter.cache import bytecode_cache
 from newsletter.config import FONT_LIST as _FONT_LIST
@@ -54,11 +55,102 @@ def theme_files(config: Config) -> list[Path]:
 
 
 def _finalize(value: Any) -> Any:
-    # Every {{ expression }} passes through here: plain strings are escaped and neutralised;
-    # Markup (already-safe HTML from the view or a filter) is left alone.
-    if isinstance(value, str) and not isinstance(value, Markup):
-        return safe(value)
+    # Every {{ expression }} passes through here (~1,000 calls a build): plain strings are
+    # escaped and neutralised; Markup (already-safe HTML from the view or a filter) is left
+    # alone. A record of the tool (or a tuple or list of them) has no text form: Jinja would
+    # print its Python repr into the email, so it is refused. Strings come first, being most.
+    if isinstance(value, str):
+        return value if isinstance(value, Markup) else safe(value)
+    if isinstance(value, Struct):
+        if not hasattr(value, "__html__"):  # a record that writes itself as HTML would be welcome
+            raise RecordOutput(value)
+    elif isinstance(value, _SEQUENCES) and (next(_records(value), None) is not None
+                                            or not value and isinstance(value, tuple)):
+        raise RecordOutput(value)
     return value
+
+
+_SEQUENCES = (tuple, list)
+
+
+def _records(items: tuple[Any, ...] | list[Any], depth: int = 3) -> Iterator[Struct]:
+    """The records in a tuple or list, itself or in nested tuples and lists (a list block's
+    items, a table's rows of cells of inlines), up to ``depth`` levels down."""
+    for item in items:
+        if isinstance(item, Struct):
+            yield item
+        elif depth > 1 and isinstance(item, _SEQUENCES):
+            yield from _records(item, depth - 1)
+
+
+class RecordOutput(ThemeError):
+    """A template printed one of the tool's records, or a tuple or list of them, instead of text.
+
+    Raised from ``_finalize`` while a template renders, where the template's line is unknown;
+    the code that renders catches it and raises ``placed()``, the same message after the
+    template's file and line. An empty tuple is refused too: the models' sequences are tuples
+    (of blocks, of stories), and refusing only full ones would let a theme print "()" in every
+    week without an intro and fail in the first week with one.
+    """
+
+    def __init__(self, value: Any) -> None:
+        super().__init__(f"this expression gives {_what_instead(value)} See `newsletter docs theming` for the "
+                         "names templates can use.")
+
+    def placed(self) -> ThemeError:
+        """The same message, after the template file and line that printed the record."""
+        return ThemeError(f"{_template_position(self)}: {self.message}")
+
+
+def _what_instead(value: Any) -> str:
+    """What ``value`` is and what a template writes instead: the sentence's end, for RecordOutput."""
+    # Imported here: only a theme's mistake comes this way, never a normal build.
+    from newsletter.document import Block, Image, Inline
+    from newsletter.presentation import IssueView, PartView, StoryView
+
+    if isinstance(value, _SEQUENCES):
+        records = list(_records(value))
+        kind = "a list" if records else "an empty list"
+        if not records or any(isinstance(r, Block) and not isinstance(r, Image) for r in records):
+            return (f"{kind} of blocks, not text; write them with the `blocks` macro of partials/blocks.mjml.j2: "
+                    '{% import "partials/blocks.mjml.j2" as b with context %} then {{ b.blocks(story.lede) }}, '
+                    "{{ b.blocks(intro) }}, ...")
+        if any(isinstance(r, Inline) and not isinstance(r, Image) for r in records):
+            return (f"{kind} of inlines (a paragraph's text), not text; write them with the `inlines` filter: "
+                    "{{ block.inlines|inlines }}.")
+        if all(isinstance(r, StoryView) for r in records):
+            return (f"{kind} of stories, not text; write each one's fields in a loop: "
+                    "{% for story in all_stories %}{{ story.headline }}{% endfor %}.")
+        if all(isinstance(r, Image) for r in records):
+            return (f"{kind} of pictures, not text; write blocks with {{{{ b.blocks(...) }}}} (the `blocks` macro "
+                    "of partials/blocks.mjml.j2) and inlines with the `inlines` filter: {{ block.inlines|inlines }}.")
+        return f"{kind} of {type(records[0]).__name__} records, not text; loop over it and write each one's fields."
+    if isinstance(value, StoryView):
+        return ("a story (StoryView), not text; write its fields: {{ story.headline }}, {{ story.url }}, "
+                "{{ story.date }}, ..., and its blocks with the `blocks` macro of partials/blocks.mjml.j2: "
+                "{{ b.blocks(story.lede) }}.")
+    if isinstance(value, IssueView):
+        return ("the issue (IssueView), not text; write its fields: {{ issue.subject }}, {{ issue.number }}, "
+                "{{ issue.date_range }}, ...")
+    if isinstance(value, PartView):
+        part = f"story.{value.kind}"
+        return (f"a story's {value.kind} (PartView), not text; write its label and blocks: {{{{ {part}.label }}}} "
+                f"and {{{{ b.blocks({part}.blocks) }}}} (the `blocks` macro of partials/blocks.mjml.j2).")
+    if isinstance(value, Image):
+        return ("a picture (Image), not text; write its fields into an <img>: "
+                '<img src="{{ story.image.src }}" alt="{{ story.image.alt }}" width="{{ story.image.width }}" '
+                'height="{{ story.image.height }}">.')
+    if isinstance(value, Block):
+        return (f"one block ({type(value).__name__}), not text; write it with the `block_html` macro of "
+                "partials/blocks.mjml.j2: {{ b.block_html(block) }}, or a list of blocks with {{ b.blocks(...) }}.")
+    if isinstance(value, Inline):
+        return (f"one inline ({type(value).__name__}), not text; write a paragraph's inlines together with the "
+                "`inlines` filter: {{ block.inlines|inlines }}.")
+    record = type(value).__name__
+    name = record.lower()
+    fields = [f for f in value.__struct_fields__ if isinstance(getattr(value, f), (str, int, float))]
+    shown = ", ".join(f"{{{{ {name}.{f} }}}}" for f in fields[:4])
+    return f"the {record} record, not text; write one of its fields: {shown}{', ...' if len(fields) > 4 else '.'}"
 
 
 def environment(config: Config) -> jinja2.Environment:
@@ -235,6 +327,8 @@ def render_mjml(issue: Issue | IssueView, config: Config, links: Links, extra: M
     except jinja2.UndefinedError as error:
         raise ThemeError(f"{_template_position(error)}: {error.message}. See `newsletter docs theming` for the "
                          f"names templates can use.") from None
+    except RecordOutput as error:
+        raise error.placed() from None
     except TEMPLATE_FAULTS as error:
         fault = theme_fault(error)
         if fault is None:
