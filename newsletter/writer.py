@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import re
 import secrets
@@ -374,23 +375,35 @@ def rewrite_file(path: Path, update: Callable[[bytes | None], bytes | None], *, 
     now, so no save is lost. The file keeps its mode; a symbolic link is written through (its
     target is replaced, the link stays). Returns the bytes on disk afterwards.
 
+    A save can still land after the last comparison and before the swap. Where the system can
+    swap two files atomically (Linux's renameat2 RENAME_EXCHANGE, on ext4, XFS, Btrfs, tmpfs),
+    the swap hands back exactly what it took out of place, so such a save is found and merged
+    in the next round; elsewhere ``os.replace`` leaves that window of microseconds open.
+
     Raises ReadOnlyFile when the file exists but is not writable, and OutputError when it
     keeps changing (``attempts`` tries) or cannot be written.
     """
     target = Path(os.path.realpath(path))
+    ours: bytes | None = None  # what our last swap put in place ...
+    taken: bytes | None = None  # ... and the editor's save it took out, still to be merged
     for _ in range(attempts):
         current, signature = read_settled(target)
-        new = update(current)
-        if new is None or new == current:
+        base = taken if taken is not None and current == ours else current  # a newer save wins
+        ours = taken = None
+        new = update(base)
+        if new is None:
+            new = base  # nothing to add: what stands (or the save our swap took out) goes back
+        if new == current:
             return current
         if current is not None and read_only(target):
             raise ReadOnlyFile(str(path))
         try:
-            temporary = _write_aside(target, new, signature)
+            temporary = _write_aside(target, new or b"", signature)
             _step(f"rewrite: wrote {target.name}")
             try:
                 if _signature(target) != signature or _bytes(target) != current:
                     continue  # changed meanwhile: merge again from what is there now
+                _step(f"rewrite: checked {target.name}")
                 if current is None:
                     try:
                         os.link(temporary, target)  # create only if still absent
@@ -399,9 +412,16 @@ def rewrite_file(path: Path, update: Callable[[bytes | None], bytes | None], *, 
                     except OSError:  # no hard links here (a FAT drive): create exclusively instead
                         try:
                             with open(target, "xb") as handle:
-                                handle.write(new)
+                                handle.write(new or b"")
                         except FileExistsError:
                             continue
+                elif _exchange(temporary, target):
+                    _step(f"rewrite: swapped {target.name}")
+                    out, _ = read_settled(temporary)  # what the swap took out, once its writer is done
+                    if out is not None and out != current:
+                        ours, taken = new, out  # a save after our look: merge into it, swap again
+                        continue
+                    return new
                 else:
                     os.replace(temporary, target)
                 _step(f"rewrite: swapped {target.name}")
@@ -410,8 +430,59 @@ def rewrite_file(path: Path, update: Callable[[bytes | None], bytes | None], *, 
                 temporary.unlink(missing_ok=True)
         except OSError as error:
             raise _output_error(target.parent, error) from None
+    if taken is not None:  # never dropped: kept beside the file for the editor
+        kept = target.with_name(f"{target.name}.saved-{_tag()}")
+        kept.write_bytes(taken)
+        raise OutputError(f"{shown(path)} kept changing while the build tried to update it. A save it had to "
+                          f"take out of place is in {shown(kept)}: compare the two and keep what you want.")
     raise OutputError(f"{shown(path)} kept changing while the build tried to update it; nothing was lost. "
                       "Run the build again once it is saved.")
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths in one step (renameat2 with RENAME_EXCHANGE); False where the system cannot."""
+    call = _renameat2()
+    if call is None:
+        return False
+    if call(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    import ctypes
+
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM):
+        return False  # this file system (or a seccomp filter) does not offer it: plain rename
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def can_exchange(folder: Path) -> bool:
+    """Whether two files in ``folder`` can be swapped in one step (see rewrite_file)."""
+    first, second = folder / f".exchange-{_tag()}.a", folder / f".exchange-{_tag()}.b"
+    try:
+        first.write_bytes(b"a")
+        second.write_bytes(b"b")
+        return _exchange(first, second) and first.read_bytes() == b"b"
+    finally:
+        first.unlink(missing_ok=True)
+        second.unlink(missing_ok=True)
+
+
+@functools.cache
+def _renameat2() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes  # only when a file is swapped: most builds swap none
+
+    try:
+        call = ctypes.CDLL(None, use_errno=True).renameat2  # glibc 2.28 and later, musl 1.2.2
+    except (OSError, AttributeError):
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    call.restype = ctypes.c_int
+    return call
 
 
 Signature = tuple[int, int, int, int] | None

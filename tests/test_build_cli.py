@@ -221,6 +221,8 @@ def test_unwritable_output_is_a_clear_error(workspace: Path) -> None:
 def test_failed_write_leaves_folder_unchanged(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
+    from newsletter import writer
+
     assert run("build", *WEEK).exit_code == 0
     folder = workspace / "issues" / "2026-W48"
     before = snapshot(folder)
@@ -235,7 +237,12 @@ def test_failed_write_leaves_folder_unchanged(workspace: Path, monkeypatch: pyte
             raise OSError(28, "No space left on device")
         real_replace(src, dst)
 
+    def failing_exchange(first: Path, second: Path) -> bool:  # issue.toml's swap (writer.rewrite_file)
+        failing_replace(str(first), str(second))
+        return True  # put in place by the rename above (what it took out is gone, as with a rename)
+
     monkeypatch.setattr(os, "replace", failing_replace)
+    monkeypatch.setattr(writer, "_exchange", failing_exchange)
     result = run("build", *WEEK)
     assert result.exit_code == 1 and "No space left on device" in result.output
     assert not leftovers(folder)

@@ -296,6 +296,32 @@ def test_a_save_just_before_the_build_swaps_issue_toml_is_kept(workspace: Path, 
     assert story in text and story in result.stories_added and text.count(story) == 1
 
 
+@pytest.mark.parametrize("atomic", [True, False])
+@pytest.mark.parametrize("saves", [1, 2])
+def test_a_save_after_the_builds_last_look_is_kept(workspace: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   atomic: bool, saves: int) -> None:
+    """The editor saves after the build's final comparison and before its swap (the narrowest window;
+    between threads of one process the interpreter may switch right there), once or twice in a row."""
+    if not writer.can_exchange(workspace):
+        pytest.skip("this file system cannot swap two files atomically (renameat2 RENAME_EXCHANGE)")
+    manifest = workspace / "issues" / SAMPLE_WEEK / "issue.toml"
+    build_issue(load_config(None), Selection(week=SAMPLE_WEEK))
+    story = add_article(workspace, 1)
+    saved: list[str] = []
+
+    def hook(step: str) -> None:
+        if step == "rewrite: checked issue.toml" and len(saved) < saves:
+            saved.append(f"Saved at the last moment {len(saved) + 1}")
+            set_subject(manifest, saved[-1], atomic=atomic)
+
+    monkeypatch.setattr(writer, "step_hook", hook)
+    result = build_issue(load_config(None), Selection(week=SAMPLE_WEEK))
+    text = manifest.read_text()
+    assert len(saved) == saves and f'subject = "{saved[-1]}"' in text
+    assert story in text and story in result.stories_added and text.count(story) == 1
+    assert not [p.name for p in manifest.parent.iterdir() if p.name.startswith(".issue.toml.")]
+
+
 def test_edits_during_repeated_builds_are_never_lost(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Builds append a story each while the editor keeps saving; every save must survive (bounded: 6 builds)."""
     manifest = workspace / "issues" / SAMPLE_WEEK / "issue.toml"
@@ -393,3 +419,22 @@ def test_messages_name_a_built_file_by_its_own_path(workspace: Path) -> None:
     build_issue(load_config(None), Selection(week=SAMPLE_WEEK))
     path = workspace / "issues" / SAMPLE_WEEK / "issue.json"
     assert path.is_symlink() and shown(path) == f"issues/{SAMPLE_WEEK}/issue.json"
+
+
+def test_a_save_taken_out_on_the_last_attempt_is_kept_beside_the_file(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    if not writer.can_exchange(tmp_path):
+        pytest.skip("this file system cannot swap two files atomically (renameat2 RENAME_EXCHANGE)")
+    target = tmp_path / "issue.toml"
+    target.write_bytes(b"old\n")
+    os.utime(target, (1, 1))  # long settled
+
+    def hook(step: str) -> None:
+        if step == "rewrite: checked issue.toml":
+            target.write_bytes(b"the editor's save\n")
+
+    monkeypatch.setattr(writer, "step_hook", hook)
+    with pytest.raises(OutputError, match="kept changing") as caught:
+        writer.rewrite_file(target, lambda data: (data or b"") + b"appended\n", attempts=1)
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("issue.toml.saved-")]
+    assert len(kept) == 1 and kept[0].read_bytes() == b"the editor's save\n" and kept[0].name in str(caught.value)
