@@ -46,7 +46,7 @@ import httpx
 from msgspec import Struct, field
 from msgspec.structs import replace
 
-from newsletter.config import Config, env_setting, line_of
+from newsletter.config import Config, did_you_mean, env_setting, line_of
 from newsletter.errors import ConfigError, ServiceError, SettingMissing, shown
 from newsletter.manual import see
 from newsletter.models import Links, RenderedEmail
@@ -61,6 +61,7 @@ from newsletter.services.redaction import (
     url_credentials,
     web_url,
 )
+from newsletter.services.settings import CHOICE, COUNT, SECONDS, Setting, env_value, file_value
 
 Echo = Callable[[str], Any]
 __all__ = ["REDACTED", "Deadline", "Draft", "Expect", "ExportJob", "Features", "HttpService", "Outcome", "Refused",
@@ -78,29 +79,21 @@ class Refused(ServiceError):
         super().__init__(service, message)
 
 
-class Setting(Struct, frozen=True):
-    """One setting a service reads: ``[export.<service>] key`` or ``NEWSLETTER_<SERVICE>_<KEY>``."""
-
-    key: str
-    help: str
-    required: bool = True
-    secret: bool = False
-    default: str | None = None
-
-
 # Settings every HTTP service understands; tests shorten them, users rarely need to. With these
 # defaults a service that never answers costs at most retry_budget (40 s), well under a minute.
 HTTP_SETTINGS = (
-    Setting("timeout", "seconds each connect or read may wait for the service", required=False, default="10"),
+    Setting("timeout", "seconds each connect or read may wait for the service", required=False, default="10",
+            kind=SECONDS),
     Setting("deadline", "seconds one request may take in all, from connecting to the answer's last byte",
-            required=False, default="20"),
+            required=False, default="20", kind=SECONDS),
     Setting("retries", "how many times one request is retried after a 429, a 5xx or a network error",
-            required=False, default="3"),
+            required=False, default="3", kind=COUNT),
     Setting("retry_budget", "seconds an export may spend on failed tries and the waits between them, all "
-            "requests together", required=False, default="40"),
-    Setting("retry_base_delay", "first back-off delay in seconds (doubles each retry)", required=False, default="1"),
+            "requests together", required=False, default="40", kind=SECONDS),
+    Setting("retry_base_delay", "first back-off delay in seconds (doubles each retry)", required=False, default="1",
+            kind=SECONDS),
     Setting("retry_max_delay", "longest wait in seconds; a service asking (Retry-After) for longer ends the export",
-            required=False, default="30"),
+            required=False, default="30", kind=SECONDS),
 )
 
 # Which "view online" link a service's drafts carry: the build's (the web archive's page, see
@@ -109,9 +102,8 @@ VIEW_ONLINE = Setting(
     "view_online",
     '"archive": the footer\'s view-online link is the build\'s ([archive] url + <key>/, or [links] view_online); '
     '"service": the service\'s own web version (the default while [archive] url is not set)',
-    required=False,
+    required=False, kind=CHOICE, choices=("archive", "service"),
 )
-VIEW_ONLINE_CHOICES = ("archive", "service")
 
 
 class Features(Struct, frozen=True):
@@ -192,7 +184,7 @@ class Service:
     # ---- settings -------------------------------------------------------------------------
 
     def env_name(self, key: str) -> str:
-        return f"NEWSLETTER_{self.name.upper()}_{key.upper()}"
+        return self.env_name_of(key)
 
     def _where(self, spec: Setting) -> str:
         env = self.env_name(spec.key)
@@ -201,15 +193,39 @@ class Service:
             return f"{what} (secrets are read only from the environment)"
         return f"{what}, or {spec.key} in [export.{self.name}] of {shown(self.config.path or 'newsletter.toml')}"
 
+    @classmethod
+    def read_file_settings(cls, config: Config) -> dict[str, str | None]:
+        """``[export.<name>]`` of newsletter.toml, every key known and every value of its setting's kind.
+
+        Each value comes back as the text the service reads (None: left empty). A problem is a
+        ConfigError at the key's line saying what to write instead: an unknown key (with the
+        nearest known one), a secret (those live in the environment only), a value of another
+        kind. Checked before anything is sent, in a dry run as in a real export.
+        """
+        specs = {spec.key: spec for spec in cls.settings_spec}
+        section = f"export.{cls.name}"
+        values: dict[str, str | None] = {}
+        for key, value in config.service_settings(cls.name).items():
+            where = line_of(config.path, section, key)
+            spec = specs.get(key)
+            if spec is None:
+                known = (f"Known settings: {', '.join(sorted(specs))}.{did_you_mean(key, specs)}" if specs else
+                         f"{cls.label} has no settings: delete the line (and the table if it is empty).")
+                raise ConfigError(f"{where}: unknown setting '{key}' in [{section}]. {known}")
+            if spec.secret:
+                raise ConfigError(
+                    f"{where}: [{section}] {key} is a secret and must not be in the settings file. Delete it there "
+                    f"and set the environment variable {cls.env_name_of(key)} instead.")
+            values[key] = file_value(spec, value, where, section)
+        return values
+
+    @classmethod
+    def env_name_of(cls, key: str) -> str:
+        return f"NEWSLETTER_{cls.name.upper()}_{key.upper()}"
+
     def _load_settings(self) -> dict[str, str | None]:
         """Resolve every declared setting now, so all missing ones are reported together."""
-        known = {spec.key for spec in self.settings_spec}
-        for key in self.config.service_settings(self.name):
-            if key not in known:
-                raise ConfigError(
-                    f"{line_of(self.config.path, f'export.{self.name}', key)}: unknown setting '{key}' in "
-                    f"[export.{self.name}]. Known settings: {', '.join(sorted(known))}."
-                )
+        self._file = self.read_file_settings(self.config)
         values: dict[str, str | None] = {}
         missing: list[Setting] = []
         for spec in self.settings_spec:
@@ -235,37 +251,25 @@ class Service:
     def setting(self, key: str, required: bool = True, secret: bool = False) -> str | None:
         """The environment's NEWSLETTER_<SERVICE>_<KEY> if set (it wins), else [export.<service>] key.
 
-        A secret found in newsletter.toml is an error: the file is shared and committed, so the
-        value must move to the environment. Its value is never shown.
+        Both are checked against the setting's kind (services/settings.py); a secret found in
+        newsletter.toml is an error (read_file_settings): the file is shared and committed, so
+        the value must move to the environment. A secret's value is never shown.
         """
-        table = self.config.service_settings(self.name)
-        settings_file = shown(self.config.path or "newsletter.toml")
-        if secret and key in table:
-            raise ConfigError(
-                f"{settings_file}: [export.{self.name}] {key} is a secret and must not be in "
-                f"the settings file. Delete it there and set the environment variable {self.env_name(key)} instead."
-            )
+        spec = next((s for s in self.settings_spec if s.key == key), Setting(key, key, secret=secret))
+        if not hasattr(self, "_file"):
+            self._file = self.read_file_settings(self.config)
         value = env_setting(self.name, key)
-        from_file = value is None and key in table
-        if from_file:
-            raw = table[key]
-            if isinstance(raw, list):
-                value = ",".join(str(item) for item in raw)
-            elif isinstance(raw, bool):
-                value = "true" if raw else "false"
-            elif isinstance(raw, (str, int, float)):
-                value = str(raw)
-            else:
-                raise ConfigError(f"{settings_file}: [export.{self.name}] {key} must be a string, number or list.")
         if value is not None:
             value = value.strip()
             if secret and value:
                 self.add_secret(value)
-            self._check_value(key, value, secret, from_file)
-        if not value:
-            value = None
+            self._check_value(key, value, secret, from_file=False)
+            value = env_value(spec, value, self.env_name(key))
+        else:
+            value = self._file.get(key)
+            if value is not None:
+                self._check_value(key, value, secret, from_file=True)
         if value is None and required:
-            spec = next((s for s in self.settings_spec if s.key == key), Setting(key, key, secret=secret))
             raise SettingMissing(self.name, f"{self.label} needs {self._where(spec)}.")
         return value
 
@@ -304,11 +308,8 @@ class Service:
         ``view_online`` (VIEW_ONLINE) defaults to "archive" when ``[archive] url`` is set: the
         email then links to the same page in every export as in the standalone build.
         """
+        # Checked when the settings were read (VIEW_ONLINE is a CHOICE): "archive" or "service".
         choice = self.values.get("view_online") or ("archive" if job.config.archive.url else "service")
-        if choice not in VIEW_ONLINE_CHOICES:
-            where = line_of(self.config.path, f"export.{self.name}", "view_online")
-            raise ConfigError(f"{where}: view_online for {self.label} ({self.env_name('view_online')} or "
-                              f"[export.{self.name}] view_online) must be \"archive\" or \"service\", not {choice!r}.")
         return tags if choice == "service" else replace(tags, view_online=job.standalone_links.view_online)
 
     def integer(self, key: str) -> int:
