@@ -180,3 +180,15 @@ def test_a_wrong_setting_is_refused_when_the_service_is_made(tmp_path: Path) -> 
     with pytest.raises(ConfigError) as caught:
         SERVICES["smtp"](make_config(tmp_path, {"smtp": {"host": "mail.example", "timeout": True}}))
     assert "[export.smtp] timeout" in caught.value.message and "not true" in caught.value.message
+
+
+def test_a_table_written_inline_is_named_at_its_line(workspace: Path) -> None:
+    settings = workspace / "newsletter.toml"
+    lines = settings.read_text("utf-8").splitlines()
+    at = lines.index("[export]") + 1  # the sample's own [export] table
+    lines.insert(at, 'smtp = { host = "mail.example", port = "25" }')
+    settings.write_text("\n".join(lines) + "\n", "utf-8")
+    result = run("export", "--to", "eml", "--week", SAMPLE_WEEK, "--dry-run", "--no-links")
+    assert result.exit_code == 1
+    assert f"newsletter.toml:{at + 1}: [export.smtp] port must be" in result.stderr, result.stderr
+    assert "write port = 25, without quotes" in result.stderr

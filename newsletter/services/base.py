@@ -179,6 +179,7 @@ class Service:
         self._transport = transport
         self.sleep = sleep
         self.dry_run = False
+        self._file = self.read_file_settings(config)  # [export.<name>], checked before anything else
         self.values = self._load_settings()
 
     # ---- settings -------------------------------------------------------------------------
@@ -207,6 +208,8 @@ class Service:
         values: dict[str, str | None] = {}
         for key, value in config.service_settings(cls.name).items():
             where = line_of(config.path, section, key)
+            if config.path is not None and where == shown(config.path):  # inline: [export] name = { key = ... }
+                where = line_of(config.path, "export", cls.name)
             spec = specs.get(key)
             if spec is None:
                 known = (f"Known settings: {', '.join(sorted(specs))}.{did_you_mean(key, specs)}" if specs else
@@ -225,7 +228,6 @@ class Service:
 
     def _load_settings(self) -> dict[str, str | None]:
         """Resolve every declared setting now, so all missing ones are reported together."""
-        self._file = self.read_file_settings(self.config)
         values: dict[str, str | None] = {}
         missing: list[Setting] = []
         for spec in self.settings_spec:
@@ -256,8 +258,6 @@ class Service:
         the value must move to the environment. A secret's value is never shown.
         """
         spec = next((s for s in self.settings_spec if s.key == key), Setting(key, key, secret=secret))
-        if not hasattr(self, "_file"):
-            self._file = self.read_file_settings(self.config)
         value = env_setting(self.name, key)
         if value is not None:
             value = value.strip()
