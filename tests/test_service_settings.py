@@ -59,6 +59,9 @@ BAD = [
     ("kit", "email_template_id = true", ["[export.kit] email_template_id", "not true"]),
     ("buttondown", 'view_online = "web"', ["[export.buttondown] view_online", '"archive" or "service"', 'not "web"']),
     ("listmonk", 'api_url = "ftp://lists.example"', ["[export.listmonk] api_url", "https://"]),
+    ("listmonk", 'api_url = "https://admin:hunter2@lists.example"', ["[export.listmonk] api_url holds a user name",
+                                                                     "NEWSLETTER_LISTMONK_API_URL"]),
+    ("smtp", 'host = "mail.example\\u0007"', ["[export.smtp] host", "U+0007"]),
     ("kit", "tag_id = [3]", ["unknown setting 'tag_id' in [export.kit]", "Did you mean 'tag_ids'?"]),
     ("eml", "timeout = 10", ["unknown setting 'timeout' in [export.eml]", "eml has no settings"]),
     ("brevo", 'api_key = "xkeysib-in-the-file"', ["[export.brevo] api_key is a secret", "NEWSLETTER_BREVO_API_KEY"]),
@@ -97,6 +100,7 @@ def test_a_bad_service_setting_stops_the_export_at_its_line(workspace: Path, mon
     for word in words:
         assert word in result.stderr, result.stderr
     assert "Traceback" not in result.output and "xkeysib-in-the-file" not in result.output
+    assert "hunter2" not in result.output
     assert result.stdout == ""  # nothing was sent, and a dry run printed no request
     assert not (workspace / "issues" / SAMPLE_WEEK / "email.html").exists()  # refused before the build
 

@@ -219,7 +219,9 @@ class Service:
                 raise ConfigError(
                     f"{where}: [{section}] {key} is a secret and must not be in the settings file. Delete it there "
                     f"and set the environment variable {cls.env_name_of(key)} instead.")
-            values[key] = file_value(spec, value, where, section)
+            text = values[key] = file_value(spec, value, where, section)
+            if text is not None:
+                cls._check_text(f"{where}: [{section}] {key}", key, text, spec.secret, from_file=True)
         return values
 
     @classmethod
@@ -263,38 +265,45 @@ class Service:
             value = value.strip()
             if secret and value:
                 self.add_secret(value)
-            self._check_value(key, value, secret, from_file=False)
+            self._check_value(key, value, secret)
             value = env_value(spec, value, self.env_name(key))
         else:
-            value = self._file.get(key)
-            if value is not None:
-                self._check_value(key, value, secret, from_file=True)
+            value = self._file.get(key)  # checked by read_file_settings
         if value is None and required:
             raise SettingMissing(self.name, f"{self.label} needs {self._where(spec)}.")
         return value
 
-    def _check_value(self, key: str, value: str, secret: bool, from_file: bool) -> None:
-        """No control characters in any setting, and no password written into a URL in the settings file."""
-        where = (f"{line_of(self.config.path, f'export.{self.name}', key)}: [export.{self.name}] {key}" if from_file
-                 else f"The environment variable {self.env_name(key)}")
-        bad = unsafe_character(value)
-        if bad is not None:
-            shown_value = "" if secret else f" ({one_line(value, 80)!r})"
-            raise ConfigError(f"{where}{shown_value} contains {describe_character(bad)}, which no {self.label} "
-                              "setting can hold (copied with the end of a line?). Set it again without it.")
-        credentials = url_credentials(value)
+    def _check_value(self, key: str, value: str, secret: bool) -> None:
+        """The environment's value: no control characters; a password written into a URL is kept secret."""
+        credentials = self._check_text(f"The environment variable {self.env_name(key)}", key, value, secret,
+                                       from_file=False)
         if credentials is None:
             return
         user, password = credentials
-        if from_file:
-            raise ConfigError(
-                f"{where} holds a user name and password ({strip_credentials(value)} with \"...@\" before the "
-                f"host). Credentials must not be in the settings file, which is shared: remove them there and set "
-                f"the whole address in the environment variable {self.env_name(key)} instead."
-            )
         for part in (password, unquote(password), f"{user}:{password}", f"{unquote(user)}:{unquote(password)}"):
             if len(part) > 1:
                 self.add_secret(part)
+
+    @classmethod
+    def _check_text(cls, where: str, key: str, value: str, secret: bool, from_file: bool) -> tuple[str, str] | None:
+        """No control characters in any setting, and no password written into a URL in the settings file.
+
+        ``where`` names the value ("newsletter.toml:12: [export.x] key", or the environment
+        variable); returns the (user, password) a URL from the environment carries, if any.
+        """
+        bad = unsafe_character(value)
+        if bad is not None:
+            shown_value = "" if secret else f" ({one_line(value, 80)!r})"
+            raise ConfigError(f"{where}{shown_value} contains {describe_character(bad)}, which no {cls.label} "
+                              "setting can hold (copied with the end of a line?). Set it again without it.")
+        credentials = url_credentials(value)
+        if credentials is not None and from_file:
+            raise ConfigError(
+                f"{where} holds a user name and password ({strip_credentials(value)} with \"...@\" before the "
+                f"host). Credentials must not be in the settings file, which is shared: remove them there and set "
+                f"the whole address in the environment variable {cls.env_name_of(key)} instead."
+            )
+        return credentials
 
     def get(self, key: str) -> str:
         value = self.values.get(key)
