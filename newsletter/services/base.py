@@ -12,7 +12,10 @@ Every message a service produces, errors included, has its secrets redacted.
 What a service declares, and what the base class holds it to:
 
 - ``name``, ``label``, ``summary``, ``features``, ``docs_url`` and ``settings_spec`` (an HTTP
-  service appends ``*HTTP_SETTINGS``: timeout, deadline, retries, retry_budget, delays).
+  service appends ``*HTTP_SETTINGS``: timeout, deadline, retries, retry_budget, delays). Each
+  ``Setting`` has a kind (services/settings.py: seconds, ids, true/false, ...); the file's table
+  and the environment are checked against it when the service is made, before anything is sent,
+  so a service reads ``self.values`` (or ``number``, ``integer``, ``integers``, ``flag``) as valid.
 - ``id_pattern`` and ``id_kind``: the format of the service's draft ids. An id read from
   exports.json or from an answer must match it in full before it goes into a URL; build
   Drafts with ``self.draft(id, url, marker)``, which checks the id and the link. Any other id
