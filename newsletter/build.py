@@ -13,7 +13,7 @@ from typing import Any
 from msgspec import Struct, field
 from msgspec.structs import replace
 
-from newsletter.check.inputs import source_files
+from newsletter.check.inputs import recorded_path, source_files
 from newsletter.config import Config
 from newsletter.content import latest_article_date, load_articles
 from newsletter.errors import ContentError, ContentErrors, EmptySelection, StrictFailure, plural, printable, shown
@@ -112,7 +112,8 @@ def _build(config: Config, period: Period, *, skip_invalid: bool, write: bool) -
     skipped = problems if skip_invalid else []
     record = _recorder(config.root, [manifest.path, *(a.path for a in articles), *sources, *(e.path for e in skipped)])
     recorded = tuple(map(record, issue.warnings))
-    files[JSON_NAME] = _issue_json(issue, recorded, files, [record(e.describe()) for e in skipped], sources).encode()
+    files[JSON_NAME] = _issue_json(issue, recorded, files, [record(e.describe()) for e in skipped], sources,
+                                   config.root).encode()
     sizes = {name: len(data) for name, data in files.items()}
     if manifest.changed:
         sizes[MANIFEST_NAME] = len(manifest.text.encode())
@@ -189,12 +190,13 @@ def _recorder(root: Path, paths: list[Path]) -> Callable[[str], str]:
 
 def _from_root(path: Path, root: Path) -> str:
     """``path`` relative to the workspace's ``root`` when inside it, else absolute; printable, like ``shown``."""
-    real, base = path.parent.resolve() / path.name, root.resolve()  # the folder resolved, the name kept (shown's way)
-    return printable(str(real.relative_to(base) if real.is_relative_to(base) else real))
+    return printable(recorded_path(path, root))  # as issue.json names its files
 
 
 def _issue_json(issue: Issue, warnings: tuple[str, ...], files: dict[str, bytes], skipped: list[str],
-                sources: list[Path] | None = None) -> str:
+                sources: list[Path], root: Path) -> str:
+    """issue.json's text. Files (``source``, ``sources``) are named from the workspace's ``root`` when
+    inside it (check.inputs.recorded_path), so moving or cloning the workspace keeps the record true."""
     data: dict[str, Any] = {
         "key": issue.key,
         "start": issue.start.isoformat(),
@@ -210,7 +212,7 @@ def _issue_json(issue: Issue, warnings: tuple[str, ...], files: dict[str, bytes]
                 "date": s.date.isoformat(),
                 "section": s.section,
                 "lang": s.lang,
-                "source": str(s.source),
+                "source": recorded_path(s.source, root),
                 "has_analysis": s.has_analysis,
                 "has_impact": s.has_impact,
             }
@@ -220,7 +222,7 @@ def _issue_json(issue: Issue, warnings: tuple[str, ...], files: dict[str, bytes]
         "skipped": skipped,
         "sizes": {name: len(data) for name, data in files.items()},
         # Every file this build read: `newsletter check` and export rebuild when one changes or goes.
-        "sources": [str(path) for path in sources or []],
+        "sources": [recorded_path(path, root) for path in sources],
     }
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 

@@ -101,7 +101,8 @@ def open_service(config: Config, service_name: str, test_to: tuple[str, ...] = (
 
 
 def check_export_settings(config: Config) -> None:
-    """[export] may hold only ``default`` and one table per known service: a typo must not be ignored."""
+    """[export] may hold only ``default`` and one table per known service, each setting of its kind
+    (Service.read_file_settings): a typo must not be ignored, in a dry run as in a real export."""
     known = ", ".join(SERVICES)
     for name, value in config.export.items():
         if name == "default":
@@ -111,6 +112,8 @@ def check_export_settings(config: Config) -> None:
         elif name not in SERVICES or not isinstance(value, dict):
             raise ConfigError(f"{line_of(config.path, f'export.{name}')}: unknown [export.{name}]. "
                               f"Services have tables [export.<service>], one of: {known}.")
+        else:  # every service's table, not only the one exporting now: a typo must not wait for its turn
+            SERVICES[name].read_file_settings(config)
 
 
 def export_email(service: Service, key: str, folder: Path, email: RenderedEmail, links: Links, *,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from msgspec import Struct, field
 
-from newsletter.config import Config
+from newsletter.config import Config, toml_value
 from newsletter.content import DATE_PREFIX, strip_invisible
 from newsletter.errors import CONTROL, ManifestError, printable, shown
 from newsletter.models import Issue, Story
@@ -199,8 +199,12 @@ def _read(path: Path, text: str, stories: list[Story]) -> Manifest:
         raise ManifestError(f"{where}:{_line(text, 'intro')}: intro holds the control character "
                             f"U+{ord(control.group(0)):04X}, which no email can show. Delete it.")
     number = data.get("number")
-    if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < 0):
-        raise ManifestError(f"{where}:{_line(text, 'number')}: number must be a whole number, like 12.")
+    if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < 1):
+        # The edition's number as readers see it ("Issue 12"): the first edition is 1.
+        quoted = isinstance(number, str) and re.fullmatch(r"\s*0*[1-9][0-9]{0,17}\s*", number) is not None
+        instead = f"write number = {int(number)}, without quotes" if quoted else "write it like number = 12"
+        raise ManifestError(f"{where}:{_line(text, 'number')}: number must be a positive whole number (1 or more), "
+                            f"not {toml_value(number)}: {instead}.")
     entries = data.get("stories", [])
     if not isinstance(entries, list):
         raise ManifestError(f"{where}:{_line(text, 'stories')}: stories must be [[stories]] tables, each with an id.")

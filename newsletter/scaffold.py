@@ -126,6 +126,7 @@ def _settings(zone: str) -> str:
 def _service_blocks() -> str:
     """A commented [export.<service>] table per service, from each service's own list of settings."""
     from newsletter.services import SERVICES
+    from newsletter.services.settings import toml_example
 
     lines: list[str] = []
     for name, cls in SERVICES.items():
@@ -139,8 +140,7 @@ def _service_blocks() -> str:
                          f"({spec.help}).")
         lines.append(f"# [export.{name}]")
         for spec in settings:
-            value = f'"{spec.default}"' if spec.default is not None else '""'
-            lines.append(f"# {spec.key} = {value}  # {spec.help}")
+            lines.append(f"# {spec.key} = {toml_example(spec)}  # {spec.help}")
     return "\n".join(lines) + "\n"
 
 

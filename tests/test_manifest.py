@@ -71,7 +71,7 @@ def test_vanished_story_warns(tmp_path: Path) -> None:
         ('subject = "unclosed\n', "invalid TOML"),
         ("subject = 3\n", "subject must be text"),
         ('subject = ""\n', "subject is empty"),
-        ('subject = "S"\nnumber = "twelve"\n', "number must be a whole number"),
+        ('subject = "S"\nnumber = "twelve"\n', "number must be a positive whole number"),
         ('subject = "S"\n[[stories]]\ninclude = true\n', "needs id"),
         ('subject = "S"\n[[stories]]\nid = "x"\ninclude = "yes"\n', "include must be true or false"),
     ],
@@ -96,6 +96,29 @@ def test_number_follows_earlier_editions(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("-5", ["number must be a positive whole number", "1 or more", "not -5"]),
+        ("0", ["number must be a positive whole number", "1 or more", "not 0"]),
+        ('"12"', ["number must be a positive whole number", 'not "12"', "write number = 12, without quotes"]),
+        ("1.5", ["number must be a positive whole number", "not 1.5"]),
+        ("true", ["number must be a positive whole number", "not true"]),
+    ],
+)
+def test_a_number_that_is_not_a_positive_whole_number_says_what_is_accepted(
+        tmp_path: Path, value: str, words: list[str]) -> None:
+    path = first_build(tmp_path)
+    path.write_text(path.read_text().replace("number = 1", f"number = {value}", 1))
+    with pytest.raises(ManifestError) as caught:
+        sync_manifest(path, PERIOD, stories("2026-11-24-a.txt", "2026-11-23-b.txt"), CONFIG)
+    message = caught.value.message
+    assert f"{path}:8: " in message, message
+    for word in words:
+        assert word in message, message
+    assert "must be a whole number," not in message  # -5 is a whole number: the old message was wrong
+
+
+@pytest.mark.parametrize(
     ("edit", "message"),
     [
         (lambda t: t.replace("include = true", "inclde = false", 1),
@@ -106,7 +129,7 @@ def test_number_follows_earlier_editions(tmp_path: Path) -> None:
         (lambda t: t.replace('intro = ""', 'colour = "red"', 1),
          "unknown key 'colour' at the top of issue.toml. Known"),
         (lambda t: t.replace('intro = ""', 'intro = "Hi \\u0007"', 1), ":7: intro holds the control character U+0007"),
-        (lambda t: t.replace("number = 1", "number = -1", 1), ":8: number must be a whole number"),
+        (lambda t: t.replace("number = 1", "number = -1", 1), ":8: number must be a positive whole number"),
         # a misspelt table is named at its own line, not at line 1
         (lambda t: t.replace("\n[[stories]]", "\n[[story]]", 1), ":10: unknown key 'story' at the top of issue.toml. "
          "Did you mean 'stories'?"),

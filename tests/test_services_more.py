@@ -243,13 +243,14 @@ def test_sendgrid_needs_an_unsubscribe_method(tmp_path: Path, monkeypatch: pytes
 
 
 @pytest.mark.parametrize(("name", "settings", "words"), [
-    ("brevo", {"list_ids": "two"}, ["list_ids", "numbers", "NEWSLETTER_BREVO_LIST_IDS"]),
-    ("sendgrid", {"sender_id": "me"}, ["sender_id", "number", "NEWSLETTER_SENDGRID_SENDER_ID"]),
-    ("sendgrid", {"list_ids": "my-list"}, ["list_ids", "'my-list'", "NEWSLETTER_SENDGRID_LIST_IDS"]),
-    ("kit", {"segment_ids": "1,x"}, ["segment_ids", "numbers", "NEWSLETTER_KIT_SEGMENT_IDS"]),
+    ("brevo", {"list_ids": "two"}, ["[export.brevo] list_ids", "whole numbers", '"two"']),
+    ("sendgrid", {"sender_id": "me"}, ["[export.sendgrid] sender_id", "whole number", '"me"']),
+    ("sendgrid", {"list_ids": "my-list"}, ["[export.sendgrid] list_ids", '"my-list"', "f2fe66a1-"]),
+    ("kit", {"segment_ids": "1,x"}, ["[export.kit] segment_ids", "whole numbers", '"1,x"']),
 ])
 def test_malformed_ids_in_settings_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str,
                                              settings: dict[str, str], words: list[str]) -> None:
+    """Refused when the service is made, before any export, dry or not (tests/test_service_settings.py)."""
     list_ids = "f2fe66a1-43f3-4e3a-87b1-c6a600d805f0" if name == "sendgrid" else "1"
     for key, value in {"API_KEY": "k", "LIST_IDS": list_ids, "SENDER_ID": "1", "SUPPRESSION_GROUP_ID": "1"}.items():
         monkeypatch.setenv(f"NEWSLETTER_{name.upper()}_{key}", value)
@@ -257,10 +258,8 @@ def test_malformed_ids_in_settings_are_named(tmp_path: Path, monkeypatch: pytest
         monkeypatch.delenv(f"NEWSLETTER_{name.upper()}_{key.upper()}", raising=False)
     cls = service_class(name)
     assert cls is not None
-    service = cls(make_config(tmp_path, {name: settings}), echo=lambda _: None)
     with pytest.raises(ConfigError) as caught:
-        export_email(service, KEY, tmp_path / "issues" / KEY, make_email(), STANDALONE, dry_run=True,
-                     echo=lambda _: None)
+        cls(make_config(tmp_path, {name: settings}), echo=lambda _: None)
     for word in words:
         assert word in caught.value.format_message()
 

@@ -201,6 +201,22 @@ def _setting_at(lines: tuple[str, ...], number: int) -> str | None:
 # -- freshness ------------------------------------------------------------------------------
 
 
+def recorded_path(path: Path, root: Path) -> str:
+    """``path`` as issue.json records it: from the workspace's ``root`` ("content/2026/11/a.md") when
+    inside it, so the record holds when the workspace is moved or cloned; absolute when outside it.
+
+    ``path``'s folder is resolved and its name kept (a linked article is named as the link).
+    """
+    real, base = path.parent.resolve() / path.name, root.resolve()
+    return real.relative_to(base).as_posix() if real.is_relative_to(base) else str(real)
+
+
+def recorded_file(entry: str, root: Path) -> Path:
+    """A path issue.json records, as a path to open: from the workspace's ``root``, or as it is when
+    absolute (what builds before relative records wrote)."""
+    return root.resolve() / entry
+
+
 def built_at(folder: Path) -> float | None:
     """When the edition in ``folder`` was last built (its oldest built file), or None if it never was."""
     try:
@@ -226,9 +242,9 @@ def source_files(config: Config, articles: Iterable[Path], folder: Path) -> list
 def changed_since_build(config: Config, folder: Path, period_files: Iterable[Path]) -> list[Path] | None:
     """The sources changed, added or gone since the last build in ``folder``; None when it was never built.
 
-    issue.json lists the files the build read (``sources``); a file newer than the build, or one
-    of those that is gone, counts. ``period_files`` are the article files of the period now, so
-    that a new article counts too.
+    issue.json lists the files the build read (``sources``, from the workspace's root: see
+    ``recorded_path``); a file newer than the build, or one of those that is gone, counts.
+    ``period_files`` are the article files of the period now, so that a new article counts too.
     """
     when = built_at(folder)
     if when is None:
@@ -236,7 +252,8 @@ def changed_since_build(config: Config, folder: Path, period_files: Iterable[Pat
     try:
         data = json.loads((folder / JSON_NAME).read_text("utf-8"))
         listed = data.get("sources")
-        recorded = [Path(p) for p in listed or [s["source"] for s in data.get("stories", [])]]
+        entries = listed or [s["source"] for s in data.get("stories", [])]
+        recorded = [recorded_file(str(entry), config.root) for entry in entries]
     except (OSError, ValueError, TypeError, KeyError):
         return None  # a damaged issue.json: rebuild as if never built
     current = source_files(config, period_files, folder)

@@ -35,6 +35,7 @@ from newsletter.check.inputs import (
     StoryRef,
     built_at,
     changed_since_build,
+    recorded_file,
 )
 from newsletter.check.linkcheck import (
     BROKEN,
@@ -153,7 +154,8 @@ def read_edition(folder: Path, config: Config) -> Edition | None:
     built = folder / (current_build(folder) or "")
     try:
         data = json.loads((built / JSON_NAME).read_text("utf-8"))
-        stories = tuple(StoryRef(str(s["id"]), str(s["headline"]), str(s["url"]), Path(s["source"]),
+        stories = tuple(StoryRef(str(s["id"]), str(s["headline"]), str(s["url"]),
+                                 recorded_file(str(s["source"]), config.root),
                                  bool(s["has_analysis"]), bool(s["has_impact"])) for s in data["stories"])
         return Edition(folder.name, folder, str(data["subject"]), str(data.get("preheader") or ""),
                        (built / HTML_NAME).read_text("utf-8"), (built / TEXT_NAME).read_text("utf-8"),

@@ -12,7 +12,10 @@ Every message a service produces, errors included, has its secrets redacted.
 What a service declares, and what the base class holds it to:
 
 - ``name``, ``label``, ``summary``, ``features``, ``docs_url`` and ``settings_spec`` (an HTTP
-  service appends ``*HTTP_SETTINGS``: timeout, deadline, retries, retry_budget, delays).
+  service appends ``*HTTP_SETTINGS``: timeout, deadline, retries, retry_budget, delays). Each
+  ``Setting`` has a kind (services/settings.py: seconds, ids, true/false, ...); the file's table
+  and the environment are checked against it when the service is made, before anything is sent,
+  so a service reads ``self.values`` (or ``number``, ``integer``, ``integers``, ``flag``) as valid.
 - ``id_pattern`` and ``id_kind``: the format of the service's draft ids. An id read from
   exports.json or from an answer must match it in full before it goes into a URL; build
   Drafts with ``self.draft(id, url, marker)``, which checks the id and the link. Any other id
@@ -46,7 +49,7 @@ import httpx
 from msgspec import Struct, field
 from msgspec.structs import replace
 
-from newsletter.config import Config, env_setting, line_of
+from newsletter.config import Config, did_you_mean, env_setting, line_of
 from newsletter.errors import ConfigError, ServiceError, SettingMissing, shown
 from newsletter.manual import see
 from newsletter.models import Links, RenderedEmail
@@ -61,6 +64,7 @@ from newsletter.services.redaction import (
     url_credentials,
     web_url,
 )
+from newsletter.services.settings import CHOICE, COUNT, SECONDS, Setting, env_value, file_value
 
 Echo = Callable[[str], Any]
 __all__ = ["REDACTED", "Deadline", "Draft", "Expect", "ExportJob", "Features", "HttpService", "Outcome", "Refused",
@@ -78,29 +82,21 @@ class Refused(ServiceError):
         super().__init__(service, message)
 
 
-class Setting(Struct, frozen=True):
-    """One setting a service reads: ``[export.<service>] key`` or ``NEWSLETTER_<SERVICE>_<KEY>``."""
-
-    key: str
-    help: str
-    required: bool = True
-    secret: bool = False
-    default: str | None = None
-
-
 # Settings every HTTP service understands; tests shorten them, users rarely need to. With these
 # defaults a service that never answers costs at most retry_budget (40 s), well under a minute.
 HTTP_SETTINGS = (
-    Setting("timeout", "seconds each connect or read may wait for the service", required=False, default="10"),
+    Setting("timeout", "seconds each connect or read may wait for the service", required=False, default="10",
+            kind=SECONDS),
     Setting("deadline", "seconds one request may take in all, from connecting to the answer's last byte",
-            required=False, default="20"),
+            required=False, default="20", kind=SECONDS),
     Setting("retries", "how many times one request is retried after a 429, a 5xx or a network error",
-            required=False, default="3"),
+            required=False, default="3", kind=COUNT),
     Setting("retry_budget", "seconds an export may spend on failed tries and the waits between them, all "
-            "requests together", required=False, default="40"),
-    Setting("retry_base_delay", "first back-off delay in seconds (doubles each retry)", required=False, default="1"),
+            "requests together", required=False, default="40", kind=SECONDS),
+    Setting("retry_base_delay", "first back-off delay in seconds (doubles each retry)", required=False, default="1",
+            kind=SECONDS),
     Setting("retry_max_delay", "longest wait in seconds; a service asking (Retry-After) for longer ends the export",
-            required=False, default="30"),
+            required=False, default="30", kind=SECONDS),
 )
 
 # Which "view online" link a service's drafts carry: the build's (the web archive's page, see
@@ -109,9 +105,8 @@ VIEW_ONLINE = Setting(
     "view_online",
     '"archive": the footer\'s view-online link is the build\'s ([archive] url + <key>/, or [links] view_online); '
     '"service": the service\'s own web version (the default while [archive] url is not set)',
-    required=False,
+    required=False, kind=CHOICE, choices=("archive", "service"),
 )
-VIEW_ONLINE_CHOICES = ("archive", "service")
 
 
 class Features(Struct, frozen=True):
@@ -187,12 +182,13 @@ class Service:
         self._transport = transport
         self.sleep = sleep
         self.dry_run = False
+        self._file = self.read_file_settings(config)  # [export.<name>], checked before anything else
         self.values = self._load_settings()
 
     # ---- settings -------------------------------------------------------------------------
 
     def env_name(self, key: str) -> str:
-        return f"NEWSLETTER_{self.name.upper()}_{key.upper()}"
+        return self.env_name_of(key)
 
     def _where(self, spec: Setting) -> str:
         env = self.env_name(spec.key)
@@ -201,15 +197,42 @@ class Service:
             return f"{what} (secrets are read only from the environment)"
         return f"{what}, or {spec.key} in [export.{self.name}] of {shown(self.config.path or 'newsletter.toml')}"
 
+    @classmethod
+    def read_file_settings(cls, config: Config) -> dict[str, str | None]:
+        """``[export.<name>]`` of newsletter.toml, every key known and every value of its setting's kind.
+
+        Each value comes back as the text the service reads (None: left empty). A problem is a
+        ConfigError at the key's line saying what to write instead: an unknown key (with the
+        nearest known one), a secret (those live in the environment only), a value of another
+        kind. Checked before anything is sent, in a dry run as in a real export.
+        """
+        specs = {spec.key: spec for spec in cls.settings_spec}
+        section = f"export.{cls.name}"
+        values: dict[str, str | None] = {}
+        for key, value in config.service_settings(cls.name).items():
+            where = line_of(config.path, section, key)
+            if config.path is not None and where == shown(config.path):  # inline: [export] name = { key = ... }
+                where = line_of(config.path, "export", cls.name)
+            spec = specs.get(key)
+            if spec is None:
+                known = (f"Known settings: {', '.join(sorted(specs))}.{did_you_mean(key, specs)}" if specs else
+                         f"{cls.label} has no settings: delete the line (and the table if it is empty).")
+                raise ConfigError(f"{where}: unknown setting '{key}' in [{section}]. {known}")
+            if spec.secret:
+                raise ConfigError(
+                    f"{where}: [{section}] {key} is a secret and must not be in the settings file. Delete it there "
+                    f"and set the environment variable {cls.env_name_of(key)} instead.")
+            text = values[key] = file_value(spec, value, where, section)
+            if text is not None:
+                cls._check_text(f"{where}: [{section}] {key}", key, text, spec.secret, from_file=True)
+        return values
+
+    @classmethod
+    def env_name_of(cls, key: str) -> str:
+        return f"NEWSLETTER_{cls.name.upper()}_{key.upper()}"
+
     def _load_settings(self) -> dict[str, str | None]:
         """Resolve every declared setting now, so all missing ones are reported together."""
-        known = {spec.key for spec in self.settings_spec}
-        for key in self.config.service_settings(self.name):
-            if key not in known:
-                raise ConfigError(
-                    f"{line_of(self.config.path, f'export.{self.name}', key)}: unknown setting '{key}' in "
-                    f"[export.{self.name}]. Known settings: {', '.join(sorted(known))}."
-                )
         values: dict[str, str | None] = {}
         missing: list[Setting] = []
         for spec in self.settings_spec:
@@ -235,62 +258,55 @@ class Service:
     def setting(self, key: str, required: bool = True, secret: bool = False) -> str | None:
         """The environment's NEWSLETTER_<SERVICE>_<KEY> if set (it wins), else [export.<service>] key.
 
-        A secret found in newsletter.toml is an error: the file is shared and committed, so the
-        value must move to the environment. Its value is never shown.
+        Both are checked against the setting's kind (services/settings.py); a secret found in
+        newsletter.toml is an error (read_file_settings): the file is shared and committed, so
+        the value must move to the environment. A secret's value is never shown.
         """
-        table = self.config.service_settings(self.name)
-        settings_file = shown(self.config.path or "newsletter.toml")
-        if secret and key in table:
-            raise ConfigError(
-                f"{settings_file}: [export.{self.name}] {key} is a secret and must not be in "
-                f"the settings file. Delete it there and set the environment variable {self.env_name(key)} instead."
-            )
+        spec = next((s for s in self.settings_spec if s.key == key), Setting(key, key, secret=secret))
         value = env_setting(self.name, key)
-        from_file = value is None and key in table
-        if from_file:
-            raw = table[key]
-            if isinstance(raw, list):
-                value = ",".join(str(item) for item in raw)
-            elif isinstance(raw, bool):
-                value = "true" if raw else "false"
-            elif isinstance(raw, (str, int, float)):
-                value = str(raw)
-            else:
-                raise ConfigError(f"{settings_file}: [export.{self.name}] {key} must be a string, number or list.")
         if value is not None:
             value = value.strip()
             if secret and value:
                 self.add_secret(value)
-            self._check_value(key, value, secret, from_file)
-        if not value:
-            value = None
+            self._check_value(key, value, secret)
+            value = env_value(spec, value, self.env_name(key))
+        else:
+            value = self._file.get(key)  # checked by read_file_settings
         if value is None and required:
-            spec = next((s for s in self.settings_spec if s.key == key), Setting(key, key, secret=secret))
             raise SettingMissing(self.name, f"{self.label} needs {self._where(spec)}.")
         return value
 
-    def _check_value(self, key: str, value: str, secret: bool, from_file: bool) -> None:
-        """No control characters in any setting, and no password written into a URL in the settings file."""
-        where = (f"{line_of(self.config.path, f'export.{self.name}', key)}: [export.{self.name}] {key}" if from_file
-                 else f"The environment variable {self.env_name(key)}")
-        bad = unsafe_character(value)
-        if bad is not None:
-            shown_value = "" if secret else f" ({one_line(value, 80)!r})"
-            raise ConfigError(f"{where}{shown_value} contains {describe_character(bad)}, which no {self.label} "
-                              "setting can hold (copied with the end of a line?). Set it again without it.")
-        credentials = url_credentials(value)
+    def _check_value(self, key: str, value: str, secret: bool) -> None:
+        """The environment's value: no control characters; a password written into a URL is kept secret."""
+        credentials = self._check_text(f"The environment variable {self.env_name(key)}", key, value, secret,
+                                       from_file=False)
         if credentials is None:
             return
         user, password = credentials
-        if from_file:
-            raise ConfigError(
-                f"{where} holds a user name and password ({strip_credentials(value)} with \"...@\" before the "
-                f"host). Credentials must not be in the settings file, which is shared: remove them there and set "
-                f"the whole address in the environment variable {self.env_name(key)} instead."
-            )
         for part in (password, unquote(password), f"{user}:{password}", f"{unquote(user)}:{unquote(password)}"):
             if len(part) > 1:
                 self.add_secret(part)
+
+    @classmethod
+    def _check_text(cls, where: str, key: str, value: str, secret: bool, from_file: bool) -> tuple[str, str] | None:
+        """No control characters in any setting, and no password written into a URL in the settings file.
+
+        ``where`` names the value ("newsletter.toml:12: [export.x] key", or the environment
+        variable); returns the (user, password) a URL from the environment carries, if any.
+        """
+        bad = unsafe_character(value)
+        if bad is not None:
+            shown_value = "" if secret else f" ({one_line(value, 80)!r})"
+            raise ConfigError(f"{where}{shown_value} contains {describe_character(bad)}, which no {cls.label} "
+                              "setting can hold (copied with the end of a line?). Set it again without it.")
+        credentials = url_credentials(value)
+        if credentials is not None and from_file:
+            raise ConfigError(
+                f"{where} holds a user name and password ({strip_credentials(value)} with \"...@\" before the "
+                f"host). Credentials must not be in the settings file, which is shared: remove them there and set "
+                f"the whole address in the environment variable {cls.env_name_of(key)} instead."
+            )
+        return credentials
 
     def get(self, key: str) -> str:
         value = self.values.get(key)
@@ -304,11 +320,8 @@ class Service:
         ``view_online`` (VIEW_ONLINE) defaults to "archive" when ``[archive] url`` is set: the
         email then links to the same page in every export as in the standalone build.
         """
+        # Checked when the settings were read (VIEW_ONLINE is a CHOICE): "archive" or "service".
         choice = self.values.get("view_online") or ("archive" if job.config.archive.url else "service")
-        if choice not in VIEW_ONLINE_CHOICES:
-            where = line_of(self.config.path, f"export.{self.name}", "view_online")
-            raise ConfigError(f"{where}: view_online for {self.label} ({self.env_name('view_online')} or "
-                              f"[export.{self.name}] view_online) must be \"archive\" or \"service\", not {choice!r}.")
         return tags if choice == "service" else replace(tags, view_online=job.standalone_links.view_online)
 
     def integer(self, key: str) -> int:

@@ -25,6 +25,7 @@ from newsletter.services.base import (
     template_neutralisers,
     with_marker,
 )
+from newsletter.services.settings import ID, IDS, URL
 
 # Brevo Template Language (https://help.brevo.com/hc/en-us/articles/4402386448530): {{ ... }}
 # variables, {% ... %} statements. Its predefined placeholders, as Brevo's help centre lists them
@@ -74,10 +75,10 @@ class BrevoService(HttpService):
     id_kind: ClassVar[str] = "campaign id (a whole number)"
     settings_spec: ClassVar[tuple[Setting, ...]] = (
         Setting("api_key", "your API key (SMTP & API > API keys)", secret=True),
-        Setting("api_url", "the API's address", required=False, default="https://api.brevo.com/v3"),
-        Setting("list_ids", "comma-separated IDs of the contact lists the campaign goes to, e.g. 2 or 2,7"),
+        Setting("api_url", "the API's address", required=False, default="https://api.brevo.com/v3", kind=URL),
+        Setting("list_ids", "comma-separated IDs of the contact lists the campaign goes to, e.g. 2 or 2,7", kind=IDS),
         Setting("sender_id", "ID of a Brevo sender to use instead of [sender] name and email (dedicated IPs)",
-                required=False),
+                required=False, kind=ID),
         VIEW_ONLINE,
         *HTTP_SETTINGS,
     )

@@ -19,6 +19,7 @@ from newsletter.services.base import (
     prepare_email,
     template_neutralisers,
 )
+from newsletter.services.settings import URL
 
 # https://docs.buttondown.com/template-variables and https://docs.buttondown.com/portal
 MERGE_TAGS = Links(
@@ -55,7 +56,7 @@ class ButtondownService(HttpService):
     id_pattern: ClassVar[re.Pattern[str]] = EMAIL_ID
     id_kind: ClassVar[str] = "email id (a UUID or em_...)"
     settings_spec: ClassVar[tuple[Setting, ...]] = (
-        Setting("api_url", "the API's address", required=False, default="https://api.buttondown.com/v1"),
+        Setting("api_url", "the API's address", required=False, default="https://api.buttondown.com/v1", kind=URL),
         Setting("api_key", "your API key (Settings > API)", secret=True),
         VIEW_ONLINE,
         *HTTP_SETTINGS,

@@ -24,6 +24,7 @@ from newsletter.services.base import (
     template_neutralisers,
     with_marker,
 )
+from newsletter.services.settings import ID, IDS, URL
 
 # Kit's emails are Liquid templates. {{ unsubscribe_url }}: "Custom HTML email templates: FAQs &
 # troubleshooting" (https://help.kit.com/en/articles/2810454); {{ subscriber_preferences_url }}:
@@ -68,12 +69,13 @@ class KitService(HttpService):
     id_kind: ClassVar[str] = "broadcast id (a whole number)"
     settings_spec: ClassVar[tuple[Setting, ...]] = (
         Setting("api_key", "your v4 API key (Settings > Developer)", secret=True),
-        Setting("api_url", "the API's address", required=False, default="https://api.kit.com/v4"),
+        Setting("api_url", "the API's address", required=False, default="https://api.kit.com/v4", kind=URL),
         Setting("email_template_id", "ID of the Kit email template around the content (default: the account's)",
-                required=False),
+                required=False, kind=ID),
         Setting("email_address", "the sending address (default: the account's)", required=False),
-        Setting("segment_ids", "comma-separated segment IDs: only subscribers in all of them", required=False),
-        Setting("tag_ids", "comma-separated tag IDs: only subscribers with all of them", required=False),
+        Setting("segment_ids", "comma-separated segment IDs: only subscribers in all of them", required=False,
+                kind=IDS),
+        Setting("tag_ids", "comma-separated tag IDs: only subscribers with all of them", required=False, kind=IDS),
         *HTTP_SETTINGS,
     )
 

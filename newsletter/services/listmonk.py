@@ -20,6 +20,7 @@ from newsletter.services.base import (
     prepare_email,
 )
 from newsletter.services.redaction import web_url
+from newsletter.services.settings import ID, IDS, URL
 
 # https://listmonk.app/docs/apis/campaigns/ : every answer is {"data": ...}; a campaign's id is a number.
 CAMPAIGN = Expect((200,), {"data": dict, "data.id": int}, what="a listmonk campaign")
@@ -52,11 +53,12 @@ class ListmonkService(HttpService):
     id_pattern: ClassVar[re.Pattern[str]] = re.compile(r"[1-9][0-9]{0,17}")
     id_kind: ClassVar[str] = "campaign id (a whole number)"
     settings_spec: ClassVar[tuple[Setting, ...]] = (
-        Setting("api_url", "your listmonk's address, e.g. https://lists.example.com"),
+        Setting("api_url", "your listmonk's address, e.g. https://lists.example.com", kind=URL),
         Setting("username", "the API user's name (Admin > Users > API user)"),
         Setting("token", "the API user's token", secret=True),
-        Setting("list_ids", "comma-separated IDs of the lists the campaign goes to, e.g. 3 or 3,5"),
-        Setting("template_id", "ID of a campaign template holding only {{ template \"content\" . }}", required=False),
+        Setting("list_ids", "comma-separated IDs of the lists the campaign goes to, e.g. 3 or 3,5", kind=IDS),
+        Setting("template_id", "ID of a campaign template holding only {{ template \"content\" . }}", required=False,
+                kind=ID),
         VIEW_ONLINE,
         *HTTP_SETTINGS,
     )

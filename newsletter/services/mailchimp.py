@@ -27,6 +27,7 @@ from newsletter.services.base import (
     prepare_email,
     with_marker,
 )
+from newsletter.services.settings import URL
 
 # https://mailchimp.com/help/all-the-merge-tags-cheat-sheet/
 MERGE_TAGS = Links(unsubscribe="*|UNSUB|*", preferences="*|UPDATE_PROFILE|*", view_online="*|ARCHIVE|*")
@@ -96,7 +97,7 @@ class MailchimpService(HttpService):
     id_kind: ClassVar[str] = "campaign id (letters, digits, '-', '.', '_', '~')"
     settings_spec: ClassVar[tuple[Setting, ...]] = (
         Setting("api_key", "your API key, ending in the data centre, e.g. ...-us21", secret=True),
-        Setting("api_url", "the API's address (default from the key: https://<dc>.api.mailchimp.com/3.0)"),
+        Setting("api_url", "the API's address (default from the key: https://<dc>.api.mailchimp.com/3.0)", kind=URL),
         Setting("list_id", "the audience ID (Audience > Settings > Audience name and defaults)"),
         VIEW_ONLINE,
         *HTTP_SETTINGS,

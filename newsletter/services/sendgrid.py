@@ -28,6 +28,7 @@ from newsletter.services.base import (
     split_list,
     with_marker,
 )
+from newsletter.services.settings import HTTPS_URL, ID, URL, UUIDS
 
 # Marketing Campaigns substitution tags, from "Design & Code Editor > Using Substitution Tags"
 # (https://www.twilio.com/docs/sendgrid/ui/sending-email/editor) and "The Weblink Substitution
@@ -92,14 +93,16 @@ class SendGridService(HttpService):
     id_kind: ClassVar[str] = "single send id (a UUID)"
     settings_spec: ClassVar[tuple[Setting, ...]] = (
         Setting("api_key", "your API key with Marketing and Template access (Settings > API Keys)", secret=True),
-        Setting("api_url", "the API's address", required=False, default="https://api.sendgrid.com/v3"),
-        Setting("sender_id", "ID of a verified sender (Marketing > Senders; the number in its page's URL)"),
-        Setting("list_ids", "comma-separated IDs of the contact lists the single send goes to", required=False),
-        Setting("segment_ids", "comma-separated IDs of the segments the single send goes to", required=False),
+        Setting("api_url", "the API's address", required=False, default="https://api.sendgrid.com/v3", kind=URL),
+        Setting("sender_id", "ID of a verified sender (Marketing > Senders; the number in its page's URL)", kind=ID),
+        Setting("list_ids", "comma-separated IDs of the contact lists the single send goes to", required=False,
+                kind=UUIDS),
+        Setting("segment_ids", "comma-separated IDs of the segments the single send goes to", required=False,
+                kind=UUIDS),
         Setting("suppression_group_id", "ID of the unsubscribe group (or set custom_unsubscribe_url)",
-                required=False),
+                required=False, kind=ID),
         Setting("custom_unsubscribe_url", "your own unsubscribe page, https (or set suppression_group_id)",
-                required=False),
+                required=False, kind=HTTPS_URL),
         VIEW_ONLINE,
         *HTTP_SETTINGS,
     )
@@ -118,8 +121,6 @@ class SendGridService(HttpService):
         if group and url:
             raise ConfigError(f"SendGrid takes suppression_group_id or custom_unsubscribe_url, not both: "
                               f"remove one from the environment or {settings_file}.")
-        if url and not url.startswith("https://"):
-            raise ConfigError(f"SendGrid custom_unsubscribe_url must be an absolute https:// URL, not {url!r}.")
         return values
 
     def auth_headers(self) -> dict[str, str]:
@@ -139,12 +140,7 @@ class SendGridService(HttpService):
         email = prepare_email(job.email, self.footer_tags(job, MERGE_TAGS), neutralise, neutralise_html)
         send_to: dict[str, Any] = {}
         for key in ("list_ids", "segment_ids"):
-            ids = split_list(self.values.get(key))
-            for item in ids:  # send_to's list_ids and segment_ids are UUIDs
-                if not re.fullmatch(_UUID, item.lower()):
-                    raise ConfigError(f"SendGrid {key} must be IDs like f2fe66a1-43f3-4e3a-87b1-c6a600d805f0, "
-                                      f"separated by commas ({self.env_name(key)} or [export.sendgrid] {key}), "
-                                      f"not {item!r}.")
+            ids = split_list(self.values.get(key))  # UUIDs, checked when the settings were read
             if ids:
                 send_to[key] = ids
         single_send: dict[str, Any] = {

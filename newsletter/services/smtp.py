@@ -21,6 +21,7 @@ from msgspec.structs import replace
 from newsletter.errors import ConfigError, ServiceError
 from newsletter.mime import build_message
 from newsletter.services.base import Deadline, ExportJob, Features, Outcome, Service, Setting
+from newsletter.services.settings import CHOICE, FLAG, PORT, SECONDS
 
 SECURITY = {"none": 25, "starttls": 587, "tls": 465}
 TEST_PREFIX = "[Test] "
@@ -40,14 +41,15 @@ class SmtpService(Service):
     )
     settings_spec: ClassVar[tuple[Setting, ...]] = (
         Setting("host", "the SMTP server's host name"),
-        Setting("security", "none, starttls or tls", required=False, default="starttls"),
-        Setting("port", "the SMTP port (default 25, 587 or 465 by security)", required=False),
+        Setting("security", "none, starttls or tls", required=False, default="starttls", kind=CHOICE,
+                choices=tuple(SECURITY)),
+        Setting("port", "the SMTP port (default 25, 587 or 465 by security)", required=False, kind=PORT),
         Setting("username", "login name, if the server wants one", required=False),
         Setting("password", "login password", required=False, secret=True),
         Setting("plaintext_login", 'true to send the password unencrypted with security = "none" (a local relay)',
-                required=False, default="false"),
-        Setting("timeout", "seconds each step may wait for the server", required=False, default="20"),
-        Setting("deadline", "seconds the whole send may take", required=False, default="45"),
+                required=False, default="false", kind=FLAG),
+        Setting("timeout", "seconds each step may wait for the server", required=False, default="20", kind=SECONDS),
+        Setting("deadline", "seconds the whole send may take", required=False, default="45", kind=SECONDS),
     )
 
     def default_for(self, key: str, values: dict[str, str | None]) -> str | None:
@@ -64,10 +66,7 @@ class SmtpService(Service):
         return [(address, build_message(email, job.config, job.issue_key, to=(address,))) for address in job.test_to]
 
     def send(self, payload: list[tuple[str, EmailMessage]], job: ExportJob) -> Outcome:
-        host, security = self.get("host"), self.get("security").lower()
-        if security not in SECURITY:
-            raise ConfigError(f"SMTP security must be none, starttls or tls (NEWSLETTER_SMTP_SECURITY or [export.smtp]"
-                              f" security), not {security!r}.")
+        host, security = self.get("host"), self.get("security")  # security: checked as a CHOICE, in lower case
         port = int(self.number("port"))
         username = self.values.get("username")
         password = self.setting("password", required=bool(username), secret=True) if username else None
