@@ -76,7 +76,7 @@ class BrevoService(HttpService):
     settings_spec: ClassVar[tuple[Setting, ...]] = (
         Setting("api_key", "your API key (SMTP & API > API keys)", secret=True),
         Setting("api_url", "the API's address", required=False, default="https://api.brevo.com/v3", kind=URL),
-        Setting("list_ids", "comma-separated IDs of the contact lists the campaign goes to, e.g. 2 or 2,7", kind=IDS),
+        Setting("list_ids", "IDs of the contact lists the campaign goes to, e.g. [2] or [2, 7]", kind=IDS),
         Setting("sender_id", "ID of a Brevo sender to use instead of [sender] name and email (dedicated IPs)",
                 required=False, kind=ID),
         VIEW_ONLINE,

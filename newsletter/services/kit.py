@@ -73,9 +73,9 @@ class KitService(HttpService):
         Setting("email_template_id", "ID of the Kit email template around the content (default: the account's)",
                 required=False, kind=ID),
         Setting("email_address", "the sending address (default: the account's)", required=False),
-        Setting("segment_ids", "comma-separated segment IDs: only subscribers in all of them", required=False,
+        Setting("segment_ids", "segment IDs, a list such as [12, 15]: only subscribers in all of them", required=False,
                 kind=IDS),
-        Setting("tag_ids", "comma-separated tag IDs: only subscribers with all of them", required=False, kind=IDS),
+        Setting("tag_ids", "tag IDs, a list such as [4, 9]: only subscribers with all of them", required=False, kind=IDS),
         *HTTP_SETTINGS,
     )
 

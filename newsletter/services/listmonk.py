@@ -56,7 +56,7 @@ class ListmonkService(HttpService):
         Setting("api_url", "your listmonk's address, e.g. https://lists.example.com", kind=URL),
         Setting("username", "the API user's name (Admin > Users > API user)"),
         Setting("token", "the API user's token", secret=True),
-        Setting("list_ids", "comma-separated IDs of the lists the campaign goes to, e.g. 3 or 3,5", kind=IDS),
+        Setting("list_ids", "IDs of the lists the campaign goes to, e.g. [3] or [3, 5]", kind=IDS),
         Setting("template_id", "ID of a campaign template holding only {{ template \"content\" . }}", required=False,
                 kind=ID),
         VIEW_ONLINE,
