@@ -13,7 +13,7 @@ from typing import Any
 from msgspec import Struct, field
 from msgspec.structs import replace
 
-from newsletter.check.inputs import recorded_path, source_files
+from newsletter.check.inputs import recorded_path, recorded_paths, source_files
 from newsletter.config import Config
 from newsletter.content import latest_article_date, load_articles
 from newsletter.errors import ContentError, ContentErrors, EmptySelection, StrictFailure, plural, printable, shown
@@ -197,6 +197,7 @@ def _issue_json(issue: Issue, warnings: tuple[str, ...], files: dict[str, bytes]
                 sources: list[Path], root: Path) -> str:
     """issue.json's text. Files (``source``, ``sources``) are named from the workspace's ``root`` when
     inside it (check.inputs.recorded_path), so moving or cloning the workspace keeps the record true."""
+    recorded = recorded_paths([*(s.source for s in issue.stories), *sources], root)
     data: dict[str, Any] = {
         "key": issue.key,
         "start": issue.start.isoformat(),
@@ -212,17 +213,17 @@ def _issue_json(issue: Issue, warnings: tuple[str, ...], files: dict[str, bytes]
                 "date": s.date.isoformat(),
                 "section": s.section,
                 "lang": s.lang,
-                "source": recorded_path(s.source, root),
+                "source": recorded[index],
                 "has_analysis": s.has_analysis,
                 "has_impact": s.has_impact,
             }
-            for s in issue.stories
+            for index, s in enumerate(issue.stories)
         ],
         "warnings": list(warnings),
         "skipped": skipped,
         "sizes": {name: len(data) for name, data in files.items()},
         # Every file this build read: `newsletter check` and export rebuild when one changes or goes.
-        "sources": [recorded_path(path, root) for path in sources],
+        "sources": recorded[len(issue.stories):],
     }
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 

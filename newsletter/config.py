@@ -14,7 +14,6 @@ import tomllib
 import unicodedata
 from collections.abc import Iterable
 from datetime import date
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -476,6 +475,7 @@ def _from_dict(data: dict[str, Any], path: Path | None, root: Path) -> Config:
             values[section] = _section(_SECTIONS[section], section, value, path)
         else:
             names = [*_SECTIONS, "export", "sources"]
+            from difflib import get_close_matches  # only when something is misspelt
             close = get_close_matches(section, names, n=1, cutoff=0.6)
             hint = f" Did you mean [{close[0]}]?" if close else ""
             known = ", ".join(f"[{name}]" for name in names)
@@ -490,6 +490,7 @@ def _from_dict(data: dict[str, Any], path: Path | None, root: Path) -> Config:
 
 def did_you_mean(word: str, known: Iterable[str]) -> str:
     """" Did you mean 'x'?" for the known name nearest a typo, or ''."""
+    from difflib import get_close_matches  # only when something is misspelt
     close = get_close_matches(word.lower(), list(known), n=1, cutoff=0.6)
     return f" Did you mean '{close[0]}'?" if close else ""
 
@@ -904,6 +905,7 @@ def check_template(value: str, allowed: tuple[str, ...], where: str, setting: st
         if field_name is None:
             continue
         if field_name not in allowed:
+            from difflib import get_close_matches  # only when something is misspelt
             close = get_close_matches(field_name, allowed, n=1, cutoff=0.6)
             did_you_mean = f" Did you mean {{{close[0]}}}?" if close else ""
             raise ConfigError(f"{where}: {setting} = '{value}' uses {{{field_name}}}, which is not a name it "

@@ -15,7 +15,6 @@ import stat
 import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
@@ -594,6 +593,7 @@ def _check_meta(source: Source) -> None:
     for key, value in source.meta.items():
         line = _meta_line(source, key)
         if key not in FRONT_MATTER_KEYS:
+            from difflib import get_close_matches  # only when something is misspelt
             close = get_close_matches(key.lower(), sorted(FRONT_MATTER_KEYS), n=1, cutoff=0.6)
             did_you_mean = f"Did you mean '{close[0]}'? " if close else ""
             raise ContentError(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from difflib import SequenceMatcher, get_close_matches
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +35,7 @@ PREHEADER_CHARS = 120
 KEYS = ("subject", "preheader", "intro", "number", "stories")
 STORY_KEYS = ("id", "include")
 # "WESTMINSTER, Calif. – " opens most ledes; the inbox preview is better without it.
-DATELINE = re.compile(r"^[A-ZÀ-Ỹ][A-ZÀ-Ỹ .'’-]+(?:, [A-Z][A-Za-z.]+)? [–—-] ")
+DATELINE = r"^[A-ZÀ-Ỹ][A-ZÀ-Ỹ .'’-]+(?:, [A-Z][A-Za-z.]+)? [–—-] "  # compiled only for a new issue.toml
 
 
 class Manifest(Struct):
@@ -250,6 +249,8 @@ def _nearest(story_id: str, candidates: list[str]) -> str | None:
     Ids of one week share long prefixes (``2026/11/2026-11-2``), so they are compared by their
     slug, the file name after its date: "story-huor" is near "story-hour", "b" is near nothing.
     """
+    from difflib import SequenceMatcher  # only when a story went missing
+
     def slug(text: str) -> str:
         name = text.rsplit("/", 1)[-1]
         return DATE_PREFIX.sub("", name) or name
@@ -284,6 +285,7 @@ def _check_keys(path: Path, text: str, data: dict[str, Any]) -> None:
 
 
 def _unknown(path: Path, line: int, key: str, known: tuple[str, ...], place: str) -> str:
+    from difflib import get_close_matches  # only when something is misspelt
     close = get_close_matches(key.lower(), known, n=1, cutoff=0.6)
     did_you_mean = f"Did you mean '{close[0]}'? " if close else ""
     return (f"{shown(path)}:{line}: unknown key '{printable(key)}' {place}. {did_you_mean}"
@@ -365,7 +367,7 @@ def _proposal(period: Period, stories: list[Story], config: Config, number: int)
             name=config.publication.name, first_headline=lead.headline, key=period.key, number=number
         ),
     )
-    document.add("preheader", _shorten(DATELINE.sub("", lead.lede.text), PREHEADER_CHARS))
+    document.add("preheader", _shorten(re.sub(DATELINE, "", lead.lede.text), PREHEADER_CHARS))
     document.add("intro", "")
     document.add("number", number)
     document.add(tomlkit.nl())

@@ -207,8 +207,21 @@ def recorded_path(path: Path, root: Path) -> str:
 
     ``path``'s folder is resolved and its name kept (a linked article is named as the link).
     """
-    real, base = path.parent.resolve() / path.name, root.resolve()
-    return real.relative_to(base).as_posix() if real.is_relative_to(base) else str(real)
+    return recorded_paths([path], root)[0]
+
+
+def recorded_paths(paths: Iterable[Path], root: Path) -> list[str]:
+    """``recorded_path`` of each path, resolving the root and each folder once (a build records ~70)."""
+    base = root.resolve()
+    folders: dict[Path, Path] = {}
+    records = []
+    for path in paths:
+        folder = folders.get(path.parent)
+        if folder is None:
+            folder = folders[path.parent] = path.parent.resolve()
+        real = folder / path.name
+        records.append(real.relative_to(base).as_posix() if real.is_relative_to(base) else str(real))
+    return records
 
 
 def recorded_file(entry: str, root: Path) -> Path:

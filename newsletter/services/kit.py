@@ -75,7 +75,8 @@ class KitService(HttpService):
         Setting("email_address", "the sending address (default: the account's)", required=False),
         Setting("segment_ids", "segment IDs, a list such as [12, 15]: only subscribers in all of them", required=False,
                 kind=IDS),
-        Setting("tag_ids", "tag IDs, a list such as [4, 9]: only subscribers with all of them", required=False, kind=IDS),
+        Setting("tag_ids", "tag IDs, a list such as [4, 9]: only subscribers with all of them", required=False,
+                kind=IDS),
         *HTTP_SETTINGS,
     )
 
