@@ -377,28 +377,25 @@ def rewrite_file(path: Path, update: Callable[[bytes | None], bytes | None], *, 
 
     A save can still land after the last comparison and before the swap. Where the system can
     swap two files atomically (Linux's renameat2 RENAME_EXCHANGE, on ext4, XFS, Btrfs, tmpfs),
-    the swap hands back exactly what it took out of place, so such a save is found and merged
-    in the next round; elsewhere ``os.replace`` leaves that window of microseconds open.
+    the swap hands back exactly what it took out of place: a save found there is swapped back in
+    at once (the file shows the build's text for microseconds) and merged in the next round. An
+    editor that saves in place and opened the file just before the swap writes into the file
+    taken out: it is watched for ``LATE_SAVE`` seconds before it is let go. Elsewhere
+    ``os.replace`` leaves the window of microseconds open.
 
     Raises ReadOnlyFile when the file exists but is not writable, and OutputError when it
     keeps changing (``attempts`` tries) or cannot be written.
     """
     target = Path(os.path.realpath(path))
-    ours: bytes | None = None  # what our last swap put in place ...
-    taken: bytes | None = None  # ... and the editor's save it took out, still to be merged
     for _ in range(attempts):
         current, signature = read_settled(target)
-        base = taken if taken is not None and current == ours else current  # a newer save wins
-        ours = taken = None
-        new = update(base)
-        if new is None:
-            new = base  # nothing to add: what stands (or the save our swap took out) goes back
-        if new == current:
+        new = update(current)
+        if new is None or new == current:
             return current
         if current is not None and read_only(target):
             raise ReadOnlyFile(str(path))
         try:
-            temporary = _write_aside(target, new or b"", signature)
+            temporary = _write_aside(target, new, signature)
             _step(f"rewrite: wrote {target.name}")
             try:
                 if _signature(target) != signature or _bytes(target) != current:
@@ -412,15 +409,14 @@ def rewrite_file(path: Path, update: Callable[[bytes | None], bytes | None], *, 
                     except OSError:  # no hard links here (a FAT drive): create exclusively instead
                         try:
                             with open(target, "xb") as handle:
-                                handle.write(new or b"")
+                                handle.write(new)
                         except FileExistsError:
                             continue
                 elif _exchange(temporary, target):
                     _step(f"rewrite: swapped {target.name}")
-                    out, _ = read_settled(temporary)  # what the swap took out, once its writer is done
-                    if out is not None and out != current:
-                        ours, taken = new, out  # a save after our look: merge into it, swap again
-                        continue
+                    if _bytes(temporary) != current or _saved_late(temporary, current):
+                        _put_back(temporary, target, new)
+                        continue  # a save after our look is in place again: merge into it
                     return new
                 else:
                     os.replace(temporary, target)
@@ -430,15 +426,27 @@ def rewrite_file(path: Path, update: Callable[[bytes | None], bytes | None], *, 
                 temporary.unlink(missing_ok=True)
         except OSError as error:
             raise _output_error(target.parent, error) from None
-    if taken is not None:  # never dropped: kept beside the file for the editor
-        kept = target.with_name(f"{target.name}.saved-{_tag()}")
-        kept.write_bytes(taken)
-        raise OutputError(f"{shown(path)} kept changing while the build tried to update it. A save it had to "
-                          f"take out of place is in {shown(kept)}: compare the two and keep what you want.")
     raise OutputError(f"{shown(path)} kept changing while the build tried to update it; nothing was lost. "
                       "Run the build again once it is saved.")
 
 
+def _saved_late(taken_out: Path, expected: bytes) -> bool:
+    """Whether an editor saving in place, who opened the file just before the swap, wrote into it after."""
+    time.sleep(LATE_SAVE)
+    return _bytes(taken_out) != expected
+
+
+def _put_back(taken_out: Path, target: Path, ours: bytes) -> None:
+    """Swap an editor's save that our swap took out of place back in; a newer save that replaced ours
+    meanwhile stands instead (an editor's save is the whole file: the newer one supersedes it)."""
+    if not _exchange(taken_out, target):
+        os.replace(taken_out, target)
+        return
+    if _bytes(taken_out) not in (ours, None):  # a newer save had replaced ours: it goes back in place
+        _exchange(taken_out, target)
+
+
+LATE_SAVE = 0.05  # seconds a swapped-out issue.toml is watched for an in-place save begun before the swap
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2  # linux/fs.h
 
