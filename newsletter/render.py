@@ -329,6 +329,8 @@ def render_mjml(issue: Issue | IssueView, config: Config, links: Links, extra: M
                          f"names templates can use.") from None
     except RecordOutput as error:
         raise error.placed() from None
+    except ThemeError as error:  # a filter's refusal (|css): placed at the template line that used it
+        raise ThemeError(f"{_template_position(error)}: {error.message}") from None
     except TEMPLATE_FAULTS as error:
         fault = theme_fault(error)
         if fault is None:

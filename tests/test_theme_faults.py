@@ -100,3 +100,9 @@ def test_an_error_inside_the_tools_own_code_keeps_its_traceback(tmp_path: Path,
     monkeypatch.setitem(env.filters, "inlines", broken_filter)
     with pytest.raises(TypeError, match="a bug in a filter"):
         render_email(make_issue(1), Config(root=tmp_path), PLACEHOLDERS)
+
+
+def test_a_value_the_css_filter_refuses_is_a_theme_error_at_its_line(tmp_path: Path) -> None:
+    _footer(tmp_path, "{{ 'red; } body { background: url(https://evil.example/x)' | css }}")
+    with pytest.raises(ThemeError, match=r"footer\.mjml\.j2:3: .*cannot be used in CSS"):
+        render_email(make_issue(1), Config(root=tmp_path), PLACEHOLDERS)
