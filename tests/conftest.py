@@ -28,6 +28,19 @@ CHROMIUM_ARGS = [
 ]
 
 
+def as_a_new_process() -> None:
+    """Forget what inlining parsed in memory (premailer's cache, the kept declarations read once),
+    so the next inline_css starts as a new process does: from the cache files alone."""
+    import premailer.cache
+
+    import newsletter.inline
+    from newsletter.cache import JsonCache
+
+    premailer.cache.cache.clear()
+    if newsletter.inline._declarations is not None:
+        newsletter.inline._declarations.cache = JsonCache("css-declarations", limit=1024)
+
+
 def need(condition: bool, reason: str) -> None:
     """Skip on a developer's laptop that lacks a tool; in CI a missing tool is a failure."""
     if condition:

@@ -111,25 +111,17 @@ def test_kept_declarations_spare_cssutils_and_give_the_same_email(tmp_path: Path
     import json
 
     import cssutils
-    import premailer.cache
 
-    import newsletter.inline
-    from newsletter.cache import JsonCache
     from newsletter.config import load_config
     from newsletter.inline import inline_css
     from newsletter.render import render_email
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, as_a_new_process
     from tests.emailgen import PLACEHOLDERS, make_issue
 
     monkeypatch.setenv("NEWSLETTER_CACHE_DIR", str(tmp_path))
 
-    def next_run() -> None:  # what a new process starts with: nothing parsed in memory
-        premailer.cache.cache.clear()
-        if newsletter.inline._declarations is not None:
-            newsletter.inline._declarations.cache = JsonCache("css-declarations", limit=1024)
-
     html = render_email(make_issue(3), load_config(ROOT / "newsletter.toml"), PLACEHOLDERS)
-    next_run()
+    as_a_new_process()
     cold = inline_css(html)
     kept = json.loads((tmp_path / "css-declarations.json").read_text())
     assert kept and all(isinstance(pairs, list) for pairs in kept.values())
@@ -137,14 +129,14 @@ def test_kept_declarations_spare_cssutils_and_give_the_same_email(tmp_path: Path
     def no_parsing(*args: object, **kwargs: object) -> None:
         raise AssertionError("cssutils parsed a declaration list that was kept")
 
-    next_run()
+    as_a_new_process()
     with monkeypatch.context() as patch:
         patch.setattr(cssutils, "parseStyle", no_parsing)
         assert inline_css(html) == cold
 
     # A damaged entry is parsed again, not trusted.
     (tmp_path / "css-declarations.json").write_text(json.dumps({key: "junk" for key in kept}))
-    next_run()
+    as_a_new_process()
     assert inline_css(html) == cold
 
 

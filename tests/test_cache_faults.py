@@ -151,29 +151,21 @@ def test_a_damaged_style_rules_entry_is_parsed_again(tmp_path: Path, monkeypatch
 
 
 def test_damaged_declarations_are_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import premailer.cache
-
-    import newsletter.inline
     from newsletter.config import load_config
     from newsletter.inline import inline_css
     from newsletter.render import render_email
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, as_a_new_process
     from tests.emailgen import PLACEHOLDERS, make_issue
 
     monkeypatch.setenv("NEWSLETTER_CACHE_DIR", str(tmp_path))
 
-    def next_run() -> None:  # what a new process starts with: nothing parsed in memory
-        premailer.cache.cache.clear()
-        if newsletter.inline._declarations is not None:
-            newsletter.inline._declarations.cache = JsonCache("css-declarations", limit=1024)
-
     html = render_email(make_issue(2), load_config(ROOT / "newsletter.toml"), PLACEHOLDERS)
-    next_run()
+    as_a_new_process()
     cold = inline_css(html)
     kept = json.loads((tmp_path / "css-declarations.json").read_text("utf-8"))
     # pairs of the right shape but not text: taken as written they would put "1:2" into the email
     (tmp_path / "css-declarations.json").write_text(json.dumps({key: [[1, 2]] for key in kept}), "utf-8")
-    next_run()
+    as_a_new_process()
     assert inline_css(html) == cold
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from newsletter.config import Config
 from newsletter.errors import ThemeError
@@ -49,7 +49,8 @@ def test_a_build_with_a_failing_template_expression_exits_1_without_a_traceback(
     assert "footer.mjml.j2:3" in result.output and "TypeError" in result.output
 
 
-def test_a_failing_expression_in_the_archive_index_is_a_theme_error(workspace: Path) -> None:
+def archive_with_index_line(workspace: Path, line: str) -> Result:
+    """`newsletter archive` after a build, with a theme index template whose line 3 is ``line``."""
     from newsletter.cli import cli
     from tests.conftest import SAMPLE_WEEK
 
@@ -57,8 +58,12 @@ def test_a_failing_expression_in_the_archive_index_is_a_theme_error(workspace: P
     assert runner.invoke(cli, ["build", "--week", SAMPLE_WEEK]).exit_code == 0
     (workspace / "templates").mkdir(exist_ok=True)
     (workspace / "templates" / "archive.html.j2").write_text(
-        "<!doctype html>\n<title>{{ publication.name }}</title>\n{{ editions[0].key.split(1, 2, 3) }}\n", "utf-8")
-    result = runner.invoke(cli, ["archive", "--out", str(workspace / "site")])
+        f"<!doctype html>\n<title>{{{{ publication.name }}}}</title>\n{line}\n", "utf-8")
+    return runner.invoke(cli, ["archive", "--out", str(workspace / "site")])
+
+
+def test_a_failing_expression_in_the_archive_index_is_a_theme_error(workspace: Path) -> None:
+    result = archive_with_index_line(workspace, "{{ editions[0].key.split(1, 2, 3) }}")
     assert result.exit_code == 1, result.output
     assert not isinstance(result.exception, TypeError)
     assert "archive.html.j2:3" in result.output and "TypeError" in result.output

@@ -126,17 +126,9 @@ def test_a_build_with_a_record_in_a_template_exits_1_without_a_traceback(workspa
 
 
 def test_a_record_in_the_archive_index_is_a_theme_error(workspace: Path) -> None:
-    from newsletter.cli import cli
-    from tests.conftest import SAMPLE_WEEK
+    from tests.test_theme_faults import archive_with_index_line
 
-    runner = CliRunner()
-    assert runner.invoke(cli, ["build", "--week", SAMPLE_WEEK]).exit_code == 0
-    (workspace / "templates").mkdir(exist_ok=True)
-    (workspace / "templates" / "archive.html.j2").write_text(
-        "<!doctype html>\n<title>{{ publication.name }}</title>\n<p>{{ publication }}</p>\n", "utf-8")
-    result = runner.invoke(cli, ["archive", "--out", str(workspace / "site")])
+    result = archive_with_index_line(workspace, "<p>{{ publication }}</p>")
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
     assert "archive.html.j2:3" in result.output and "publication.name" in result.output
-    assert not (workspace / "site" / "index.html").exists() or \
-        "Publication(" not in (workspace / "site" / "index.html").read_text("utf-8")
