@@ -254,7 +254,7 @@ _CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "BACKSPACE", 0x0B: "VERTICAL TAB", 0x0C
 # that uses them (Thai word breaks, Persian and Indic joining, emoji sequences such as a
 # family 👨‍👩‍👧); next to Latin letters, digits, spaces or an edge they are stray.
 _NEEDS_JOINERS = "[^\\s\x00-\u024f\u1e00-\u1eff\u2000-\u206f]"
-_INVISIBLE = re.compile(
+_INVISIBLE = (  # compiled on first use (re caches it): most text has no invisible character at all
     "[\u00ad\u180e\u2060-\u2064\ufeff]"
     f"|(?<!{_NEEDS_JOINERS})[\u200b-\u200d]"
     f"|[\u200b-\u200d](?!{_NEEDS_JOINERS})"
@@ -278,7 +278,7 @@ def strip_invisible(text: str) -> str:
 
     Joiners that do a job (in emoji sequences, in scripts that join letters) are kept.
     """
-    return _INVISIBLE.sub("", text) if _ANY_INVISIBLE.search(text) else text
+    return re.sub(_INVISIBLE, "", text) if _ANY_INVISIBLE.search(text) else text
 
 
 def read_text(path: Path) -> str:
