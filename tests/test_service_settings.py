@@ -196,3 +196,19 @@ def test_a_table_written_inline_is_named_at_its_line(workspace: Path) -> None:
     assert result.exit_code == 1
     assert f"newsletter.toml:{at + 1}: [export.smtp] port must be" in result.stderr, result.stderr
     assert "write port = 25, without quotes" in result.stderr
+
+
+@pytest.mark.parametrize(("where", "value", "advice", "never"), [
+    ("file", 'security = "ssl"', 'write security = "starttls"', 'security = "none"'),
+    ("environment", "ssl", "NEWSLETTER_SMTP_SECURITY=starttls", "NEWSLETTER_SMTP_SECURITY=none"),
+])
+def test_a_mistyped_choice_is_answered_with_its_default_not_the_least_safe_choice(
+        workspace: Path, monkeypatch: pytest.MonkeyPatch, where: str, value: str, advice: str, never: str) -> None:
+    """A typo in [export.smtp] security must not be "fixed" by advice to send in the clear."""
+    configure(workspace, monkeypatch, "smtp", value if where == "file" else "# nothing in the file")
+    if where == "environment":
+        monkeypatch.setenv("NEWSLETTER_SMTP_SECURITY", value)
+    result = run("export", "--to", "smtp", "--week", SAMPLE_WEEK, "--dry-run", "--no-links",
+                 "--test-to", "editor@example.org")
+    assert result.exit_code == 1, result.output
+    assert advice in result.stderr and never not in result.stderr, result.stderr
