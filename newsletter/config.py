@@ -426,7 +426,9 @@ def _index(path: str, mtime_ns: int, size: int) -> dict[tuple[str, str | None], 
     for number, line in enumerate(lines, 1):
         stripped = line.strip()
         if stripped.startswith("["):
-            section = stripped.strip("[] ")
+            # "[export.listmonk]  # our list server": the comment after the header is no part of its name
+            header = re.match(r"\[\[?([^\]]*)\]", stripped)
+            section = (header.group(1) if header else stripped).strip("[] ")
             index.setdefault((section, None), number)
         elif stripped:
             index.setdefault((section, stripped.split("=", 1)[0].strip().strip('"')), number)

@@ -212,3 +212,14 @@ def test_a_mistyped_choice_is_answered_with_its_default_not_the_least_safe_choic
                  "--test-to", "editor@example.org")
     assert result.exit_code == 1, result.output
     assert advice in result.stderr and never not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("header", ["[export.listmonk]   # our list server", "[ export.listmonk ]"])
+def test_a_table_header_with_a_comment_or_spaces_still_names_the_line(workspace: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                       header: str) -> None:
+    number = configure(workspace, monkeypatch, "listmonk", "timeout = true")
+    settings = workspace / "newsletter.toml"
+    settings.write_text(settings.read_text("utf-8").replace("[export.listmonk]", header), "utf-8")
+    result = run("export", "--to", "listmonk", "--week", SAMPLE_WEEK, "--dry-run", "--no-links")
+    assert result.exit_code == 1, result.output
+    assert f"newsletter.toml:{number}: [export.listmonk] timeout" in result.stderr, result.stderr
