@@ -223,3 +223,22 @@ def test_a_table_header_with_a_comment_or_spaces_still_names_the_line(workspace:
     result = run("export", "--to", "listmonk", "--week", SAMPLE_WEEK, "--dry-run", "--no-links")
     assert result.exit_code == 1, result.output
     assert f"newsletter.toml:{number}: [export.listmonk] timeout" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(("written", "at", "said"), [
+    ('default = "eml"\nlistmonk.timeout = true', "listmonk.timeout = true",  # a dotted key in [export]
+     "[export.listmonk] timeout must be"),
+    ('default = "eml"\n\n[export.listmonk.headers]\nx = 1', "[export.listmonk.headers]",  # a table under it
+     "unknown setting 'headers' in [export.listmonk]"),
+])
+def test_a_setting_written_as_a_dotted_key_or_a_sub_table_is_named_at_its_line(
+        workspace: Path, monkeypatch: pytest.MonkeyPatch, written: str, at: str, said: str) -> None:
+    configure(workspace, monkeypatch, "listmonk", "# nothing in the file")
+    settings = workspace / "newsletter.toml"
+    text = settings.read_text("utf-8").replace("\n\n[export.listmonk]\n# nothing in the file\n", "\n")
+    text = text.replace('[export]\ndefault = "eml"\n', f"[export]\n{written}\n")
+    settings.write_text(text, "utf-8")
+    number = text.splitlines().index(at) + 1
+    result = run("export", "--to", "listmonk", "--week", SAMPLE_WEEK, "--dry-run", "--no-links")
+    assert result.exit_code == 1, result.output
+    assert f"newsletter.toml:{number}: " in result.stderr and said in result.stderr, result.stderr
