@@ -64,8 +64,9 @@ def _finalize(value: Any) -> Any:
     if isinstance(value, Struct):
         if not hasattr(value, "__html__"):  # a record that writes itself as HTML would be welcome
             raise RecordOutput(value)
-    elif isinstance(value, _SEQUENCES) and (next(_records(value), None) is not None
-                                            or not value and isinstance(value, tuple)):
+    elif isinstance(value, dict) or (  # a table (colors): its repr, {'bg': ...}, is no text either
+            isinstance(value, _SEQUENCES) and (next(_records(value), None) is not None
+                                               or not value and isinstance(value, tuple))):
         raise RecordOutput(value)
     return value
 
@@ -108,6 +109,10 @@ def _what_instead(value: Any) -> str:
     from newsletter.document import Block, Image, Inline
     from newsletter.presentation import IssueView, PartView, StoryView
 
+    if isinstance(value, dict):
+        keys = [str(key) for key in value][:4]
+        return (f"a table (keys: {', '.join(keys) or 'none'}{', ...' if len(value) > 4 else ''}), not text; write "
+                "one entry: the table's name, a dot and a key, as in {{ colors.text }} for the colours.")
     if isinstance(value, _SEQUENCES):
         records = list(_records(value))
         kind = "a list" if records else "an empty list"
