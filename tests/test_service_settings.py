@@ -242,3 +242,19 @@ def test_a_setting_written_as_a_dotted_key_or_a_sub_table_is_named_at_its_line(
     result = run("export", "--to", "listmonk", "--week", SAMPLE_WEEK, "--dry-run", "--no-links")
     assert result.exit_code == 1, result.output
     assert f"newsletter.toml:{number}: " in result.stderr and said in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_newsletter_check_finds_a_bad_service_setting_before_export_does(workspace: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         as_json: bool) -> None:
+    """`newsletter check` is what stands between the edition and export: it must not pass what export refuses."""
+    number = configure(workspace, monkeypatch, "listmonk", "timeout = true")
+    result = run("check", "--week", SAMPLE_WEEK, "--no-links", *(["--json"] if as_json else []))
+    assert result.exit_code == 1, result.output
+    assert f"newsletter.toml:{number}: [export.listmonk] timeout" in result.stderr, result.stderr
+    if as_json:
+        import json
+
+        report = json.loads(result.stdout)
+        assert not report["ok"] and report["errors"][0]["location"]["line"] == number
