@@ -130,7 +130,7 @@ def _build(config: Config, period: Period, *, skip_invalid: bool, write: bool) -
         sizes,
         tuple(problems),
         manifest.created,
-        manifest.added,
+        manifest.added if manifest.writable else (),  # a read-only issue.toml was left alone (warned)
         manifest.text,
         recorded,
     )

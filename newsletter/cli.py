@@ -475,8 +475,9 @@ def _leave(code: object) -> None:
         if logging is not None:
             logging.shutdown()
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: started with that descriptor closed (`>&-`), nothing to flush
+                stream.flush()
     except (OSError, ValueError):  # a closed pipe: let Python report it as it does
         return
     os._exit(status)

@@ -426,10 +426,20 @@ def _index(path: str, mtime_ns: int, size: int) -> dict[tuple[str, str | None], 
     for number, line in enumerate(lines, 1):
         stripped = line.strip()
         if stripped.startswith("["):
-            section = stripped.strip("[] ")
+            # "[export.listmonk]  # our list server": the comment after the header is no part of its name
+            header = re.match(r"\[\[?([^\]]*)\]", stripped)
+            section = (header.group(1) if header else stripped).strip("[] ")
             index.setdefault((section, None), number)
+            parent, _, last = section.rpartition(".")
+            if parent:  # [export.listmonk.headers] is also key "headers" of [export.listmonk]
+                index.setdefault((parent.strip(), last.strip()), number)
         elif stripped:
-            index.setdefault((section, stripped.split("=", 1)[0].strip().strip('"')), number)
+            key = stripped.split("=", 1)[0].strip().strip('"')
+            index.setdefault((section, key), number)
+            table, _, last = key.rpartition(".")
+            if table:  # listmonk.timeout = ... in [export] is key "timeout" of [export.listmonk]
+                name = ".".join(filter(None, (section, *(part.strip() for part in table.split(".")))))
+                index.setdefault((name, last.strip()), number)
     return index
 
 

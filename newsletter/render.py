@@ -64,8 +64,9 @@ def _finalize(value: Any) -> Any:
     if isinstance(value, Struct):
         if not hasattr(value, "__html__"):  # a record that writes itself as HTML would be welcome
             raise RecordOutput(value)
-    elif isinstance(value, _SEQUENCES) and (next(_records(value), None) is not None
-                                            or not value and isinstance(value, tuple)):
+    elif isinstance(value, dict) or (  # a table (colors): its repr, {'bg': ...}, is no text either
+            isinstance(value, _SEQUENCES) and (next(_records(value), None) is not None
+                                               or not value and isinstance(value, tuple))):
         raise RecordOutput(value)
     return value
 
@@ -108,6 +109,10 @@ def _what_instead(value: Any) -> str:
     from newsletter.document import Block, Image, Inline
     from newsletter.presentation import IssueView, PartView, StoryView
 
+    if isinstance(value, dict):
+        keys = [str(key) for key in value][:4]
+        return (f"a table (keys: {', '.join(keys) or 'none'}{', ...' if len(value) > 4 else ''}), not text; write "
+                "one entry: the table's name, a dot and a key, as in {{ colors.text }} for the colours.")
     if isinstance(value, _SEQUENCES):
         records = list(_records(value))
         kind = "a list" if records else "an empty list"
@@ -353,15 +358,39 @@ def theme_fault(error: BaseException) -> ThemeError | None:
     Jinja rewrites a traceback so its last frame is the template line that was running
     (``jinja2.debug.rewrite_traceback_stack``): the error is the theme's when the frame that
     raised it is a template's.
+
+    A builtin filter the theme misuses (``|tojson`` on a record, ``|format`` one value short)
+    raises in Jinja's or the standard library's code below the template's frame: still the
+    theme's. Any other code below it (the tool's own filters) makes it a bug.
     """
     tb = error.__traceback__
-    while tb is not None and tb.tb_next is not None:
+    template: Any = None
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            template = tb
+        elif template is not None and not _library_code(filename):
+            template = None  # below the template, code that is neither Jinja's nor Python's: a bug
         tb = tb.tb_next
-    filename = tb.tb_frame.f_code.co_filename if tb is not None else ""
-    if not filename.endswith(".j2"):
+    if template is None:
         return None
-    return ThemeError(f"{filename}:{tb.tb_lineno if tb is not None else 0}: {type(error).__name__}: {error}. "
-                      "Fix the expression on that line (`newsletter docs theming` lists what templates can use).")
+    return ThemeError(f"{template.tb_frame.f_code.co_filename}:{template.tb_lineno}: {type(error).__name__}: "
+                      f"{error}. Fix the expression on that line (`newsletter docs theming` lists what templates "
+                      "can use).")
+
+
+def _library_code(filename: str) -> bool:
+    """Whether ``filename`` is Jinja's own code or the standard library's (not another installed package)."""
+    import os
+    import sysconfig
+
+    path = os.path.realpath(filename)
+    if path.startswith(os.path.realpath(os.path.dirname(jinja2.__file__)) + os.sep):
+        return True
+    packages = {os.path.realpath(sysconfig.get_paths()[key]) for key in ("purelib", "platlib")}
+    stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep
+    return path.startswith(stdlib) and not any(path.startswith(folder + os.sep) for folder in packages) \
+        or filename.startswith("<frozen ")
 
 
 def _template_position(error: BaseException) -> str:

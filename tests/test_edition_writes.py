@@ -392,6 +392,21 @@ def test_a_read_only_issue_toml_is_left_alone_with_a_warning(workspace: Path) ->
     assert story in [s.id for s in result.issue.stories]  # still in this build, at the end
 
 
+def test_a_read_only_issue_toml_is_not_reported_as_updated(workspace: Path) -> None:
+    """The build's summary must not say a story was added to a file it left alone."""
+    from click.testing import CliRunner
+
+    from newsletter.cli import cli
+
+    manifest = workspace / "issues" / SAMPLE_WEEK / "issue.toml"
+    manifest.chmod(0o444)
+    story = add_article(workspace, 1)
+    result = CliRunner().invoke(cli, ["build", "--week", SAMPLE_WEEK])
+    assert result.exit_code == 0, result.output
+    assert "read-only" in result.stderr and story in result.stderr
+    assert f"added new story {story}" not in result.stdout, result.stdout
+
+
 def test_the_preview_rebuilds_after_a_save_made_during_its_build(workspace: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The preview must not take the editor's save for its own write (and then never show it)."""

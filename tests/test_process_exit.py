@@ -78,3 +78,18 @@ def test_nothing_unusual_is_cut_short() -> None:
         release.set()
         worker.join()
     assert cli._leave("a message for Python to print") is None
+
+
+@pytest.mark.parametrize("closed", ["stdout", "stderr"])
+def test_a_stream_closed_from_the_start_neither_fails_the_command_nor_shows_a_traceback(
+        workspace: Path, closed: str) -> None:
+    """`newsletter build >&-` or `2>&-`: Python starts with that stream as None; the build still exits 0."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    kept = subprocess.PIPE
+    done = subprocess.run([sys.executable, "-c", "from newsletter.cli import main; main()", "build", "--week",
+                           SAMPLE_WEEK], cwd=workspace, env=env, timeout=120, text=True,
+                          stdout=kept if closed == "stderr" else None, stderr=kept if closed == "stdout" else None,
+                          pass_fds=(), preexec_fn=lambda: os.close(1 if closed == "stdout" else 2))
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert "Traceback" not in (done.stderr or "") + (done.stdout or "")
+    assert (workspace / "issues" / SAMPLE_WEEK / "email.html").exists()

@@ -196,3 +196,65 @@ def test_a_table_written_inline_is_named_at_its_line(workspace: Path) -> None:
     assert result.exit_code == 1
     assert f"newsletter.toml:{at + 1}: [export.smtp] port must be" in result.stderr, result.stderr
     assert "write port = 25, without quotes" in result.stderr
+
+
+@pytest.mark.parametrize(("where", "value", "advice", "never"), [
+    ("file", 'security = "ssl"', 'write security = "starttls"', 'security = "none"'),
+    ("environment", "ssl", "NEWSLETTER_SMTP_SECURITY=starttls", "NEWSLETTER_SMTP_SECURITY=none"),
+])
+def test_a_mistyped_choice_is_answered_with_its_default_not_the_least_safe_choice(
+        workspace: Path, monkeypatch: pytest.MonkeyPatch, where: str, value: str, advice: str, never: str) -> None:
+    """A typo in [export.smtp] security must not be "fixed" by advice to send in the clear."""
+    configure(workspace, monkeypatch, "smtp", value if where == "file" else "# nothing in the file")
+    if where == "environment":
+        monkeypatch.setenv("NEWSLETTER_SMTP_SECURITY", value)
+    result = run("export", "--to", "smtp", "--week", SAMPLE_WEEK, "--dry-run", "--no-links",
+                 "--test-to", "editor@example.org")
+    assert result.exit_code == 1, result.output
+    assert advice in result.stderr and never not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("header", ["[export.listmonk]   # our list server", "[ export.listmonk ]"])
+def test_a_table_header_with_a_comment_or_spaces_still_names_the_line(workspace: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                       header: str) -> None:
+    number = configure(workspace, monkeypatch, "listmonk", "timeout = true")
+    settings = workspace / "newsletter.toml"
+    settings.write_text(settings.read_text("utf-8").replace("[export.listmonk]", header), "utf-8")
+    result = run("export", "--to", "listmonk", "--week", SAMPLE_WEEK, "--dry-run", "--no-links")
+    assert result.exit_code == 1, result.output
+    assert f"newsletter.toml:{number}: [export.listmonk] timeout" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(("written", "at", "said"), [
+    ('default = "eml"\nlistmonk.timeout = true', "listmonk.timeout = true",  # a dotted key in [export]
+     "[export.listmonk] timeout must be"),
+    ('default = "eml"\n\n[export.listmonk.headers]\nx = 1', "[export.listmonk.headers]",  # a table under it
+     "unknown setting 'headers' in [export.listmonk]"),
+])
+def test_a_setting_written_as_a_dotted_key_or_a_sub_table_is_named_at_its_line(
+        workspace: Path, monkeypatch: pytest.MonkeyPatch, written: str, at: str, said: str) -> None:
+    configure(workspace, monkeypatch, "listmonk", "# nothing in the file")
+    settings = workspace / "newsletter.toml"
+    text = settings.read_text("utf-8").replace("\n\n[export.listmonk]\n# nothing in the file\n", "\n")
+    text = text.replace('[export]\ndefault = "eml"\n', f"[export]\n{written}\n")
+    settings.write_text(text, "utf-8")
+    number = text.splitlines().index(at) + 1
+    result = run("export", "--to", "listmonk", "--week", SAMPLE_WEEK, "--dry-run", "--no-links")
+    assert result.exit_code == 1, result.output
+    assert f"newsletter.toml:{number}: " in result.stderr and said in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_newsletter_check_finds_a_bad_service_setting_before_export_does(workspace: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         as_json: bool) -> None:
+    """`newsletter check` is what stands between the edition and export: it must not pass what export refuses."""
+    number = configure(workspace, monkeypatch, "listmonk", "timeout = true")
+    result = run("check", "--week", SAMPLE_WEEK, "--no-links", *(["--json"] if as_json else []))
+    assert result.exit_code == 1, result.output
+    assert f"newsletter.toml:{number}: [export.listmonk] timeout" in result.stderr, result.stderr
+    if as_json:
+        import json
+
+        report = json.loads(result.stdout)
+        assert not report["ok"] and report["errors"][0]["location"]["line"] == number

@@ -111,3 +111,17 @@ def test_a_value_the_css_filter_refuses_is_a_theme_error_at_its_line(tmp_path: P
     _footer(tmp_path, "{{ 'red; } body { background: url(https://evil.example/x)' | css }}")
     with pytest.raises(ThemeError, match=r"footer\.mjml\.j2:3: .*cannot be used in CSS"):
         render_email(make_issue(1), Config(root=tmp_path), PLACEHOLDERS)
+
+
+@pytest.mark.parametrize(("line", "kind"), [
+    ("{{ publication|tojson }}", "TypeError"),  # Jinja's tojson on a record: fails in json, called by Jinja
+    ("{{ '%s and %s'|format(publication.name) }}", "TypeError"),  # Jinja's format filter, one value short
+    ("{{ publication.name|truncate('ten') }}", "TypeError"),  # a builtin filter given a word for a number
+])
+def test_a_builtin_filter_the_theme_misuses_is_a_theme_error_at_its_line(tmp_path: Path, line: str,
+                                                                         kind: str) -> None:
+    """The failure is raised inside Jinja's (or the standard library's) code, called by the theme's line."""
+    _footer(tmp_path, line)
+    with pytest.raises(ThemeError, match=r"footer\.mjml\.j2:3: ") as raised:
+        render_email(make_issue(1), Config(root=tmp_path), PLACEHOLDERS)
+    assert kind in str(raised.value.message)

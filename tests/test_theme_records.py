@@ -42,6 +42,7 @@ IN_THE_FOOTER = [
     ("{{ theme }}", "theme.primary"),
     ("{{ headings }}", "headings.analysis_label"),
     ("{{ links }}", "links.unsubscribe"),
+    ("{{ colors }}", "colors.text"),  # a table (dict) prints Python's repr just the same
 ]
 
 

@@ -309,6 +309,7 @@ def run(load: Callable[[], Config], selection: Selection, *, links: bool, strict
     edition that cannot be used (an article, issue.toml, an empty week) become its error
     findings (``check.failure``), and the error is also told on stderr as without --json.
     """
+    load = _with_export_settings(load)
     if as_json:
         report, strict = _json_report(load, selection, links=links, strict=strict)
         click.echo(json.dumps(report.to_json(strict), ensure_ascii=False, indent=2))
@@ -324,6 +325,19 @@ def run(load: Callable[[], Config], selection: Selection, *, links: bool, strict
         raise CheckFailed(f"{report.summary()}: fix the errors before exporting.")
     if strict and report.warnings:
         raise CheckFailed(f"{report.summary()}: --strict makes every warning an error.")
+
+
+def _with_export_settings(load: Callable[[], Config]) -> Callable[[], Config]:
+    """``load``, then every [export.<service>] table checked as export checks it: what export would
+    refuse at its line, the check refuses first."""
+    def loaded() -> Config:
+        config = load()
+        if any(name != "default" for name in config.export):  # only then: the services cost ~50 ms to import
+            from newsletter.export import check_export_settings
+
+            check_export_settings(config)
+        return config
+    return loaded
 
 
 def _json_report(load: Callable[[], Config], selection: Selection, *, links: bool,

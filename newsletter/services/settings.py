@@ -193,7 +193,7 @@ def env_value(spec: Setting, text: str, variable: str) -> str | None:
         shown = "" if spec.secret else f", not {one_line(strip_credentials(text), 80)!r}"
         example = {IDS: "3 or 2,7", UUIDS: UUID_EXAMPLE}.get(spec.kind) or spec.default or _EXAMPLES.get(spec.kind)
         if spec.kind == CHOICE:
-            example = spec.choices[0]
+            example = _choice_example(spec)
         hint = f", e.g. {variable}={example}" if example else ""
         raise ConfigError(f"The environment variable {variable} must be {expected(spec)}{shown}{why}: set it "
                           f"again{hint}.") from None
@@ -218,6 +218,13 @@ def _instead(spec: Setting, value: Any) -> str:
     if spec.kind == TEXT and not isinstance(value, (dict, list)):
         return f"write {key} = {toml_value(toml_value(value))}"
     if spec.kind == CHOICE:
-        return f'write {key} = "{spec.choices[0]}", for example'
+        if spec.default is not None:
+            return f'write {key} = "{spec.default}" (the default)'
+        return f'write {key} = "{_choice_example(spec)}", for example'
     example = toml_example(spec) if spec.default is not None else _EXAMPLES.get(spec.kind, '"..."')
     return f"write {key} = {example}" + ("" if spec.default is not None else ", for example")
+
+
+def _choice_example(spec: Setting) -> str:
+    """The choice to suggest: the default where there is one (smtp's "starttls", not the first, "none")."""
+    return spec.default if spec.default is not None else spec.choices[0]
