@@ -69,7 +69,8 @@ def expected(spec: Setting) -> str:
         quoted = [f'"{choice}"' for choice in spec.choices]
         return ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
     return {
-        TEXT: "a string", URL: "a web address starting with https://", HTTPS_URL: "a web address starting with https://",
+        TEXT: "a string", URL: "a web address starting with https:// (or http://)",
+        HTTPS_URL: "a web address starting with https://",
         SECONDS: "a number of seconds, 0 or more", COUNT: "a whole number, 0 or more",
         PORT: "a port number from 1 to 65535", ID: "a whole number above 0 (the ID the service shows)",
         IDS: "a list of whole numbers above 0 (the IDs the service shows)",
