@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gc
 from collections.abc import Callable
 from pathlib import Path
@@ -89,6 +91,7 @@ def _config(
 # teardown (see main).
 ONE_SHOT = frozenset({"build", "check", "export", "init", "docs"})
 _one_shot_ran = False
+_OUTPUT_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EIO}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -454,6 +457,25 @@ def main() -> None:
         if _one_shot_ran:
             _leave(done.code)
         raise
+    except OSError as error:
+        if error.errno not in _OUTPUT_FULL:
+            raise  # not the user's disk: a bug, shown with its traceback
+        _output_failed(error)
+
+
+def _output_failed(error: OSError) -> None:
+    """A full disk (or a dead device) under stdout, such as ``> /dev/full``: say so on stderr, exit 1."""
+    import os
+    import sys
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        click.echo(f"Error: could not write: {error.strerror or error}. The tool replaces its files in one "
+                   "step, so none is left half-written; free some space (or send the output elsewhere) and run "
+                   "the command again.", err=True)
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # what is still buffered goes nowhere
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(1)
 
 
 def _leave(code: object) -> None:

@@ -93,3 +93,14 @@ def test_a_stream_closed_from_the_start_neither_fails_the_command_nor_shows_a_tr
     assert done.returncode == 0, (done.stdout, done.stderr)
     assert "Traceback" not in (done.stderr or "") + (done.stdout or "")
     assert (workspace / "issues" / SAMPLE_WEEK / "email.html").exists()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_output_to_a_full_disk_is_a_message_not_a_traceback(workspace: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-c", SCRIPT, "build", "--week", SAMPLE_WEEK], cwd=workspace, env=env,
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 1 and "No space left on device" in done.stderr and "run the command again" in done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    assert (workspace / "issues" / SAMPLE_WEEK / "email.html").is_file()  # the build itself was done
