@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import gc
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -465,9 +467,6 @@ def main() -> None:
 
 def _output_failed(error: OSError) -> None:
     """A full disk (or a dead device) under stdout, such as ``> /dev/full``: say so on stderr, exit 1."""
-    import os
-    import sys
-
     with contextlib.suppress(OSError, ValueError, AttributeError):
         click.echo(f"Error: could not write: {error.strerror or error}. The tool replaces its files in one "
                    "step, so none is left half-written; free some space (or send the output elsewhere) and run "
@@ -480,9 +479,6 @@ def _output_failed(error: OSError) -> None:
 
 def _leave(code: object) -> None:
     """``os._exit(code)`` after flushing, when nothing else needs Python's own exit; else return."""
-    import os
-    import sys
-
     status = 0 if code is None else code
     threading = sys.modules.get("threading")
     if type(status) is not int or (threading is not None and threading.active_count() > 1):

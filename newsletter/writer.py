@@ -466,18 +466,6 @@ def _exchange(first: Path, second: Path) -> bool:
     raise OSError(code, os.strerror(code), str(second))
 
 
-def can_exchange(folder: Path) -> bool:
-    """Whether two files in ``folder`` can be swapped in one step (see rewrite_file)."""
-    first, second = folder / f".exchange-{_tag()}.a", folder / f".exchange-{_tag()}.b"
-    try:
-        first.write_bytes(b"a")
-        second.write_bytes(b"b")
-        return _exchange(first, second) and first.read_bytes() == b"b"
-    finally:
-        first.unlink(missing_ok=True)
-        second.unlink(missing_ok=True)
-
-
 @functools.cache
 def _renameat2() -> Callable[..., int] | None:
     if not sys.platform.startswith("linux"):

@@ -297,14 +297,27 @@ def test_a_save_just_before_the_build_swaps_issue_toml_is_kept(workspace: Path, 
     assert story in text and story in result.stories_added and text.count(story) == 1
 
 
+def need_exchange(folder: Path) -> None:
+    """Skip unless two files in ``folder`` can be swapped in one step (renameat2 RENAME_EXCHANGE)."""
+    first, second = folder / ".exchange.a", folder / ".exchange.b"
+    try:
+        first.write_bytes(b"a")
+        second.write_bytes(b"b")
+        swapped = writer._exchange(first, second) and first.read_bytes() == b"b"
+    finally:
+        first.unlink(missing_ok=True)
+        second.unlink(missing_ok=True)
+    if not swapped:
+        pytest.skip("this file system cannot swap two files atomically (renameat2 RENAME_EXCHANGE)")
+
+
 @pytest.mark.parametrize("atomic", [True, False])
 @pytest.mark.parametrize("saves", [1, 2])
 def test_a_save_after_the_builds_last_look_is_kept(workspace: Path, monkeypatch: pytest.MonkeyPatch,
                                                    atomic: bool, saves: int) -> None:
     """The editor saves after the build's final comparison and before its swap (the narrowest window;
     between threads of one process the interpreter may switch right there), once or twice in a row."""
-    if not writer.can_exchange(workspace):
-        pytest.skip("this file system cannot swap two files atomically (renameat2 RENAME_EXCHANGE)")
+    need_exchange(workspace)
     manifest = workspace / "issues" / SAMPLE_WEEK / "issue.toml"
     build_issue(load_config(None), Selection(week=SAMPLE_WEEK))
     story = add_article(workspace, 1)
@@ -441,8 +454,7 @@ def test_an_in_place_save_begun_before_the_swap_and_written_after_is_kept(worksp
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """An editor that saves in place opens the file, then truncates and writes it; the build's swap
     can fall between the two, so the save lands in the file the swap took out of place."""
-    if not writer.can_exchange(workspace):
-        pytest.skip("this file system cannot swap two files atomically (renameat2 RENAME_EXCHANGE)")
+    need_exchange(workspace)
     manifest = workspace / "issues" / SAMPLE_WEEK / "issue.toml"
     build_issue(load_config(None), Selection(week=SAMPLE_WEEK))
     os.utime(manifest, (1, 1))  # saved long ago: one read of it is enough, no second look to wait for
@@ -473,8 +485,7 @@ def test_an_in_place_save_begun_before_the_swap_and_written_after_is_kept(worksp
 
 
 def test_a_save_taken_out_on_the_last_attempt_is_put_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not writer.can_exchange(tmp_path):
-        pytest.skip("this file system cannot swap two files atomically (renameat2 RENAME_EXCHANGE)")
+    need_exchange(tmp_path)
     target = tmp_path / "issue.toml"
     target.write_bytes(b"old\n")
     os.utime(target, (1, 1))  # long settled
