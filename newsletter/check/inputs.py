@@ -224,10 +224,11 @@ def recorded_paths(paths: Iterable[Path], root: Path) -> list[str]:
     return records
 
 
-def recorded_file(entry: str, root: Path) -> Path:
-    """A path issue.json records, as a path to open: from the workspace's ``root``, or as it is when
-    absolute (what builds before relative records wrote)."""
-    return root.resolve() / entry
+def recorded_files(entries: Iterable[object], root: Path) -> list[Path]:
+    """Paths issue.json records, as paths to open: from the workspace's ``root`` (resolved once), or
+    as they are when absolute (what builds before relative records wrote)."""
+    base = root.resolve()
+    return [base / str(entry) for entry in entries]
 
 
 def built_at(folder: Path) -> float | None:
@@ -266,7 +267,7 @@ def changed_since_build(config: Config, folder: Path, period_files: Iterable[Pat
         data = json.loads((folder / JSON_NAME).read_text("utf-8"))
         listed = data.get("sources")
         entries = listed or [s["source"] for s in data.get("stories", [])]
-        recorded = [recorded_file(str(entry), config.root) for entry in entries]
+        recorded = recorded_files(entries, config.root)
     except (OSError, ValueError, TypeError, KeyError):
         return None  # a damaged issue.json: rebuild as if never built
     current = source_files(config, period_files, folder)

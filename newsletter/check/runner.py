@@ -35,7 +35,7 @@ from newsletter.check.inputs import (
     StoryRef,
     built_at,
     changed_since_build,
-    recorded_file,
+    recorded_files,
 )
 from newsletter.check.linkcheck import (
     BROKEN,
@@ -154,9 +154,10 @@ def read_edition(folder: Path, config: Config) -> Edition | None:
     built = folder / (current_build(folder) or "")
     try:
         data = json.loads((built / JSON_NAME).read_text("utf-8"))
-        stories = tuple(StoryRef(str(s["id"]), str(s["headline"]), str(s["url"]),
-                                 recorded_file(str(s["source"]), config.root),
-                                 bool(s["has_analysis"]), bool(s["has_impact"])) for s in data["stories"])
+        sources = recorded_files((s["source"] for s in data["stories"]), config.root)
+        stories = tuple(StoryRef(str(s["id"]), str(s["headline"]), str(s["url"]), source,
+                                 bool(s["has_analysis"]), bool(s["has_impact"]))
+                        for s, source in zip(data["stories"], sources, strict=True))
         return Edition(folder.name, folder, str(data["subject"]), str(data.get("preheader") or ""),
                        (built / HTML_NAME).read_text("utf-8"), (built / TEXT_NAME).read_text("utf-8"),
                        config.publication.language, stories, tuple(str(w) for w in data.get("warnings", [])))
