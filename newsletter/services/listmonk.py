@@ -89,7 +89,7 @@ class ListmonkService(HttpService):
             "altbody": email.text,
         }
         if self.values.get("template_id"):
-            body["template_id"] = int(self.number("template_id"))
+            body["template_id"] = self.integer("template_id")
         return body
 
     def _draft(self, data: Any, marker: str | None) -> Draft:
