@@ -321,7 +321,7 @@ def _line(text: str, needle: str) -> int:
         if key.match(line):
             return number
     for number, line in enumerate(lines, 1):
-        if (re.match(rf"\s*{re.escape(needle)}\s*=", line) or f'"{needle}"' in line
+        if (f'"{needle}"' in line
                 or re.match(rf"\s*\[\[?\s*{re.escape(needle)}\s*[\].]", line)):  # [table], [[array]], [a.b]
             return number
     return 1
