@@ -332,9 +332,7 @@ def render_mjml(issue: Issue | IssueView, config: Config, links: Links, extra: M
     except jinja2.UndefinedError as error:
         raise ThemeError(f"{_template_position(error)}: {error.message}. See `newsletter docs theming` for the "
                          f"names templates can use.") from None
-    except RecordOutput as error:
-        raise error.placed() from None
-    except ThemeError as error:  # a filter's refusal (|css): placed at the template line that used it
+    except ThemeError as error:  # a record printed, a filter's refusal (|css): placed at the template's line
         raise ThemeError(f"{_template_position(error)}: {error.message}") from None
     except TEMPLATE_FAULTS as error:
         fault = theme_fault(error)
