@@ -78,11 +78,18 @@ def remove_utm(url: str) -> str:
     base, question, query = head.partition("?")
     if not question:
         return url
-    kept = [part for part in query.split("&") if not part.lower().startswith("utm_")]
-    if len(kept) == len(query.split("&")):
+    parts = query.split("&")
+    kept = [part for part in parts if not part.lower().startswith("utm_")]
+    if len(kept) == len(parts):
         return url
     rest = "&".join(part for part in kept if part)
     return f"{base}{'?' + rest if rest else ''}{hash_mark}{fragment}"
+
+
+def as_written(url: str, tracking: Tracking) -> str:
+    """``url`` as the article or settings wrote it: without the campaign parameters the build
+    adds when ``[tracking]`` is on (what a check reports and fetches under the editor's eyes)."""
+    return remove_utm(url) if tracking.enabled else url
 
 
 def trackable(url: str, *, exclude_hosts: Iterable[str] = (), never: Collection[str] = ()) -> bool:

@@ -18,7 +18,7 @@ from newsletter.check.findings import Finding, Location
 from newsletter.check.inputs import HTML_NAME, TEXT_NAME, Edition, Sources
 from newsletter.check.scan import Scan, words
 from newsletter.config import Config, Publication
-from newsletter.tracking import remove_utm
+from newsletter.tracking import as_written
 
 # Gmail clips an email whose HTML passes about 102 kB; services add tracking links and their
 # own footer, so 8 kB short of it is already too close.
@@ -161,7 +161,7 @@ def placeholder_link_findings(config: Config, edition: Edition, scan: Scan, sour
         if not host or not is_placeholder_host(host, config.check.allow_hosts):
             continue
         where = settings.get(url) or sources.locate_url(url)
-        shown_url = remove_utm(url) if config.tracking.enabled and url not in settings else url
+        shown_url = url if url in settings else as_written(url, config.tracking)
         if shown_url not in by_place.setdefault(where, []):
             by_place[where].append(shown_url)
     for where, urls in by_place.items():
@@ -319,7 +319,7 @@ def link_text_findings(scan: Scan, sources: Sources) -> Iterator[Finding]:
         if (said, where) in reported:
             continue
         reported.add((said, where))
-        href = remove_utm(anchor.href) if sources.config.tracking.enabled else anchor.href
+        href = as_written(anchor.href, sources.config.tracking)
         yield Finding("link-text-generic", f"A link reads “{anchor.words}” ({href[:100]}).", where, url=href)
 
 

@@ -55,7 +55,7 @@ from newsletter.check.scan import Scan, scan_email
 from newsletter.config import Config
 from newsletter.errors import CheckFailed, ContentError, NewsletterError, shown
 from newsletter.links import acts_on_subscription
-from newsletter.tracking import remove_utm
+from newsletter.tracking import as_written
 from newsletter.weeks import Period, Selection, resolve
 
 Echo = Callable[[str], Any]
@@ -283,7 +283,7 @@ def finding_for(result: LinkResult, sources: Sources) -> Finding | None:
     what = "Image" if result.kind == "image" else "Link"
     where = sources.locate_url(result.url)
     # With [tracking] on, the build added utm_* parameters: name the address the editor wrote.
-    url = remove_utm(result.url) if sources.config.tracking.enabled else result.url
+    url = as_written(result.url, sources.config.tracking)
     if result.outcome == BROKEN:
         return Finding(f"{result.kind}-broken", f"{what} {url} {result.detail}.", where, url=url)
     if result.outcome == UNRESOLVABLE:
@@ -294,7 +294,7 @@ def finding_for(result: LinkResult, sources: Sources) -> Finding | None:
         size = "more than 1 MB" if result.size == LARGE_IMAGE_BYTES + 1 else f"{result.size / 1_000_000:.1f} MB"
         return Finding("image-large", f"Image {url} is {size}.", where, url=url)
     if result.outcome == REDIRECT and result.final_url and result.final_url != result.url:
-        final = remove_utm(result.final_url) if sources.config.tracking.enabled else result.final_url
+        final = as_written(result.final_url, sources.config.tracking)
         return Finding("link-redirect", f"{what} {url} redirects to {final}.", where,
                        hint=f"Link to {final} instead.", url=url)
     return None
