@@ -13,7 +13,7 @@ from typing import Any
 from msgspec import Struct, field
 from msgspec.structs import replace
 
-from newsletter.check.inputs import recorded_path, recorded_paths, source_files
+from newsletter.check.inputs import recorded_paths, source_files
 from newsletter.config import Config
 from newsletter.content import latest_article_date, load_articles
 from newsletter.errors import ContentError, ContentErrors, EmptySelection, StrictFailure, plural, printable, shown
@@ -174,29 +174,25 @@ def _recorder(root: Path, paths: list[Path]) -> Callable[[str], str]:
     """A warning as issue.json records it: the file it opens with (one of ``paths``, as ``shown`` names
     it from the current folder) named from the workspace's ``root`` instead, so the record is the same
     whatever folder the build ran in. Text that opens with none of them is kept as it is."""
-    named: dict[str, Path] = {}
+    named: dict[str, str] = {}  # as shown -> as issue.json names it (printable, like shown)
 
     def record(text: str) -> str:
         if not named:  # only a build with something to record pays for naming its files
-            named.update((shown(path), path) for path in reversed(paths))
+            ordered = paths[::-1]  # the first of two paths shown alike wins, as before
+            named.update(zip(map(shown, ordered), map(printable, recorded_paths(ordered, root)), strict=True))
         for colon in (i for i, char in enumerate(text) if char == ":"):
-            path = named.get(text[:colon])
-            if path is not None:
-                return _from_root(path, root) + text[colon:]
+            recorded = named.get(text[:colon])
+            if recorded is not None:
+                return recorded + text[colon:]
         return text
 
     return record
 
 
-def _from_root(path: Path, root: Path) -> str:
-    """``path`` relative to the workspace's ``root`` when inside it, else absolute; printable, like ``shown``."""
-    return printable(recorded_path(path, root))  # as issue.json names its files
-
-
 def _issue_json(issue: Issue, warnings: tuple[str, ...], files: dict[str, bytes], skipped: list[str],
                 sources: list[Path], root: Path) -> str:
     """issue.json's text. Files (``source``, ``sources``) are named from the workspace's ``root`` when
-    inside it (check.inputs.recorded_path), so moving or cloning the workspace keeps the record true."""
+    inside it (check.inputs.recorded_paths), so moving or cloning the workspace keeps the record true."""
     recorded = recorded_paths([*(s.source for s in issue.stories), *sources], root)
     data: dict[str, Any] = {
         "key": issue.key,

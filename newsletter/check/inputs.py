@@ -201,17 +201,13 @@ def _setting_at(lines: tuple[str, ...], number: int) -> str | None:
 # -- freshness ------------------------------------------------------------------------------
 
 
-def recorded_path(path: Path, root: Path) -> str:
-    """``path`` as issue.json records it: from the workspace's ``root`` ("content/2026/11/a.md") when
+def recorded_paths(paths: Iterable[Path], root: Path) -> list[str]:
+    """Each path as issue.json records it: from the workspace's ``root`` ("content/2026/11/a.md") when
     inside it, so the record holds when the workspace is moved or cloned; absolute when outside it.
 
-    ``path``'s folder is resolved and its name kept (a linked article is named as the link).
+    A path's folder is resolved and its name kept (a linked article is named as the link); the root
+    and each folder are resolved once (a build records ~70 paths).
     """
-    return recorded_paths([path], root)[0]
-
-
-def recorded_paths(paths: Iterable[Path], root: Path) -> list[str]:
-    """``recorded_path`` of each path, resolving the root and each folder once (a build records ~70)."""
     base = root.resolve()
     folders: dict[Path, Path] = {}
     records = []
@@ -257,7 +253,7 @@ def changed_since_build(config: Config, folder: Path, period_files: Iterable[Pat
     """The sources changed, added or gone since the last build in ``folder``; None when it was never built.
 
     issue.json lists the files the build read (``sources``, from the workspace's root: see
-    ``recorded_path``); a file newer than the build, or one of those that is gone, counts.
+    ``recorded_paths``); a file newer than the build, or one of those that is gone, counts.
     ``period_files`` are the article files of the period now, so that a new article counts too.
     """
     when = built_at(folder)
