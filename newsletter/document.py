@@ -192,6 +192,11 @@ Blocks: TypeAlias = tuple[Block, ...]
 # --- reading the model -----------------------------------------------------------------------
 
 
+def is_blank(node: Inline) -> bool:
+    """Whether an inline shows nothing but space: a line break, or text of white space only."""
+    return isinstance(node, (SoftBreak, LineBreak)) or (isinstance(node, Str) and not node.text.strip())
+
+
 def inline_text(inlines: tuple[Inline, ...]) -> str:
     """The words of some inlines as plain text: links keep their words, images their alt text."""
     parts: list[str] = []

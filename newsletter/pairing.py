@@ -7,7 +7,7 @@ from pathlib import Path
 
 from newsletter.config import Config
 from newsletter.content import DATE_PREFIX, is_markdown
-from newsletter.document import Block, Emph, Image, LineBreak, Link, Para, SoftBreak, Str, blocks_text, para
+from newsletter.document import Block, Emph, Image, Link, Para, blocks_text, is_blank, para
 from newsletter.errors import shown
 from newsletter.links import image_source, link_target, scheme
 from newsletter.markdown import read_inline
@@ -104,7 +104,7 @@ def _is_picture(block: Block) -> bool:
         if isinstance(node, Image) or (isinstance(node, Link) and node.inlines
                                        and all(isinstance(n, Image) for n in node.inlines)):
             pictures += 1
-        elif not (isinstance(node, (SoftBreak, LineBreak, Emph)) or (isinstance(node, Str) and not node.text.strip())):
+        elif not (isinstance(node, Emph) or is_blank(node)):
             return False
     return pictures > 0
 

@@ -36,15 +36,14 @@ from newsletter.document import (
     Heading,
     Image,
     Inline,
-    LineBreak,
     Link,
     OrderedList,
     Para,
     Plain,
-    SoftBreak,
     Str,
     Strikeout,
     Strong,
+    is_blank,
     map_inlines,
     walk,
 )
@@ -359,9 +358,9 @@ def _without_picture(inlines: tuple[Inline, ...], src: str, hidden: list[Image])
         kept.append(node)
     if len(kept) == len(inlines) and all(a is b for a, b in zip(kept, inlines, strict=True)):
         return inlines
-    while kept and _blank(kept[0]):
+    while kept and is_blank(kept[0]):
         kept.pop(0)
-    while kept and _blank(kept[-1]):
+    while kept and is_blank(kept[-1]):
         kept.pop()
     if kept and isinstance(kept[0], Str):
         kept[0] = Str(kept[0].text.lstrip())
@@ -370,9 +369,5 @@ def _without_picture(inlines: tuple[Inline, ...], src: str, hidden: list[Image])
     return tuple(kept)
 
 
-def _blank(node: Inline) -> bool:
-    return isinstance(node, (SoftBreak, LineBreak)) or (isinstance(node, Str) and not node.text.strip())
-
-
 def _shows_anything(inlines: tuple[Inline, ...]) -> bool:
-    return any(not _blank(node) for node in inlines)
+    return any(not is_blank(node) for node in inlines)
